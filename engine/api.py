@@ -1,0 +1,192 @@
+"""The one facade the CLI and the desktop app use: set up, unlock, index, search, recommend, forget, wipe."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from engine.catalog.loaders import load_catalog
+from engine.home import Home, Settings
+from engine.models.bundle import Bundle, BundleError, load_bundle
+from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.profile.describer import LabelDescriber
+from engine.profile.indexer import Indexer, IndexProgress, IndexReport
+from engine.profile.keys import KeyManager
+from engine.profile.store import ProfileStore
+from engine.recommend.candidates import CandidateEmbedder
+from engine.recommend.recommender import Recommendation, Recommender
+from engine.recommend.retrieval import top_w
+
+PASSPHRASE_ENV = "VISUALLENS_PASSPHRASE"
+BUNDLE_META = "bundle_identity"
+
+
+class NotInitialisedError(Exception):
+    """The data directory has no profile yet (`visuallens init`)."""
+
+
+class BundleMismatchError(Exception):
+    """Stored vectors were made by another model bundle; they must be rebuilt before use."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    path: str
+    score: float
+    caption: str
+    aspects: tuple[str, ...]
+
+
+def initialise(home: Home, passphrase: str | None, use_keyring: bool) -> None:
+    """Create the wrapped store key and an empty encrypted store."""
+    keys = KeyManager(home.root)
+    home.ensure()
+    key = keys.create(passphrase=passphrase, use_keyring=use_keyring)
+    ProfileStore.open(home.store_path, key).close()
+    if not home.settings_path.exists():
+        home.save_settings(Settings())
+
+
+def unlock(home: Home, passphrase: str | None = None) -> VisualLens:
+    """Open the store with the keyring (silently) or the passphrase (argument or `VISUALLENS_PASSPHRASE`)."""
+    keys = KeyManager(home.root)
+    if not keys.exists():
+        raise NotInitialisedError(f"{home.root}: no VisualLens profile here yet; run `visuallens init`")
+    passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV)
+    key = keys.unlock(passphrase)
+    return VisualLens(home, ProfileStore.open(home.store_path, key), home.load_settings())
+
+
+def wipe(home: Home) -> None:
+    """Delete the encrypted store, its key file and keyring entry: everything VisualLens knows about photos."""
+    KeyManager(home.root).destroy()
+    ProfileStore.destroy_files(home.store_path)
+
+
+class VisualLens:
+    """An unlocked profile: the encrypted store, the model bundle and the in-memory vector matrix."""
+
+    def __init__(self, home: Home, store: ProfileStore, settings: Settings):
+        self.home = home
+        self.store = store
+        self.settings = settings
+        self._matrix: tuple[np.ndarray, list[str], np.ndarray] | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> VisualLens:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- model bundle ---------------------------------------------------------------------------------
+    @cached_property
+    def bundle(self) -> Bundle:
+        path = self.home.bundle_path(self.settings.bundle)
+        if not path.exists():
+            raise BundleError(
+                f"{path}: model bundle {self.settings.bundle!r} is not installed "
+                f"(build it with `visuallens-export bundle lite --out {path}`)"
+            )
+        return load_bundle(path)
+
+    @cached_property
+    def image_encoder(self) -> ImageEncoder:
+        return ImageEncoder(self.bundle, self.settings.provider, self.settings.threads)
+
+    @cached_property
+    def text_encoder(self) -> TextEncoder:
+        return TextEncoder(self.bundle, self.settings.provider, self.settings.threads)
+
+    @cached_property
+    def recommender(self) -> Recommender:
+        return Recommender(CandidateEmbedder(self.image_encoder, self.text_encoder), self.text_encoder)
+
+    # -- indexing -------------------------------------------------------------------------------------
+    def index(
+        self,
+        folders: Sequence[str | Path],
+        progress: Callable[[IndexProgress], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> IndexReport:
+        """Add `folders` to the library and bring their profiles up to date (incremental, resumable)."""
+        resolved = [Path(f).expanduser().resolve() for f in folders]
+        for folder in resolved:
+            if not folder.is_dir():
+                raise FileNotFoundError(f"{folder}: folder not found")
+        stored = self.store.get_meta(BUNDLE_META)
+        if stored is not None and stored != self.bundle.identity:
+            self.store.remove([p for p in self.store.fingerprints()])  # vectors of another model are not comparable
+        self.store.set_meta(BUNDLE_META, self.bundle.identity)
+        for folder in resolved:
+            self.store.add_folder(str(folder))
+        indexer = Indexer(self.store, self.image_encoder, LabelDescriber.from_bundle(self.bundle))
+        report = indexer.run(resolved, progress=progress, should_stop=should_stop)
+        self._matrix = None
+        return report
+
+    # -- queries --------------------------------------------------------------------------------------
+    def search(self, text: str, k: int = 20) -> list[SearchHit]:
+        """Photos that best match a text query, best first."""
+        ids, paths, matrix = self._library()
+        rows, sims = top_w(matrix, self.text_encoder.encode_one(text), k)
+        profiles = {p.path: p for p in self.store.profiles([paths[r] for r in rows])}
+        return [
+            SearchHit(path=paths[r], score=float(s), caption=profiles[paths[r]].caption, aspects=profiles[paths[r]].aspects)
+            for r, s in zip(rows, sims)
+        ]
+
+    def recommend(self, category: str, catalog: str | Path, query: str | None = None, w: int = 64) -> Recommendation:
+        """Rank the catalog's items in `category` for this user, with evidence from their photos."""
+        items = load_catalog(catalog).in_category(category)
+        _, paths, matrix = self._library()
+        return self.recommender.recommend(
+            category, items, items, matrix, paths, self.store.profiles, query=query, w=w
+        )
+
+    # -- privacy --------------------------------------------------------------------------------------
+    def forget(self, path: str | Path) -> int:
+        """Remove a photo, or every photo under a folder, from the store now; returns how many were removed."""
+        target = str(Path(path).expanduser().resolve())
+        removed = self.store.remove([target]) + self.store.remove_folder(target)
+        self.store.remove_folder_entry(target)
+        self._matrix = None
+        return removed
+
+    def status(self) -> dict:
+        """What the profile holds and where, without revealing any photo content."""
+        info = {
+            "home": str(self.home.root),
+            "store": str(self.home.store_path),
+            "store_bytes": self.home.disk_usage(),
+            "photos": self.store.count(),
+            "failed": len(self.store.failures()),
+            "folders": self.store.folders(),
+            "excluded": self.store.exclusions(),
+            "bundle": self.settings.bundle,
+            "provider": self.settings.provider,
+        }
+        try:
+            info["bundle_version"] = self.bundle.version
+            info["bundle_parity"] = self.bundle.manifest.get("parity", {})
+            info["execution_provider"] = self.image_encoder.provider
+        except BundleError as exc:
+            info["bundle_error"] = str(exc)
+        return info
+
+    def _library(self) -> tuple[np.ndarray, list[str], np.ndarray]:
+        if self._matrix is None:
+            stored = self.store.get_meta(BUNDLE_META)
+            if stored is not None and stored != self.bundle.identity:
+                raise BundleMismatchError(
+                    f"profiles were built with {stored}, the active bundle is {self.bundle.identity}: run `visuallens index`"
+                )
+            self._matrix = self.store.load_matrix()
+        return self._matrix

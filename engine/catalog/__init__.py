@@ -1,0 +1,1 @@
+"""Candidate catalogs: JSON/CSV items and the emoji sample catalog importer."""

@@ -1,0 +1,42 @@
+"""The catalog model: candidate items (restaurants, hotels, dishes...) grouped by category."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be used; the message names the file (and the item) in one line."""
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """One candidate a user may be recommended; `image` is an absolute path (checked to exist when loaded)."""
+
+    id: str
+    name: str
+    category: str
+    description: str = ""
+    image: Path | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The items of one catalog file, in file order."""
+
+    items: tuple[CatalogItem, ...]
+    source: Path
+
+    def categories(self) -> list[str]:
+        """The distinct category names, sorted."""
+        return sorted({item.category for item in self.items})
+
+    def in_category(self, category: str) -> list[CatalogItem]:
+        """The items of `category` (case-insensitive), in file order."""
+        wanted = category.strip().casefold()
+        found = [item for item in self.items if item.category.casefold() == wanted]
+        if not found:
+            known = ", ".join(self.categories())
+            raise CatalogError(f"{self.source}: no category {category!r}; known categories: {known}")
+        return found

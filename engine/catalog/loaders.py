@@ -1,0 +1,139 @@
+"""Load a catalog of candidate items from a JSON or CSV file.
+
+Catalog format
+--------------
+A catalog lists the candidates a user wants ranked (restaurants, hotels, dishes, museums...).
+Each item has these fields:
+
+| field         | required | meaning                                                             |
+|---------------|----------|---------------------------------------------------------------------|
+| `id`          | yes      | unique within the file                                              |
+| `name`        | yes      | shown to the user                                                   |
+| `category`    | yes      | what is asked for ("restaurants"); matched case-insensitively       |
+| `description` | no       | free text used when ranking ("tonkotsu ramen, counter seats")       |
+| `image`       | no       | path relative to the catalog file's folder (or absolute); must exist |
+
+JSON (UTF-8): `{"items": [...]}` (other top-level keys are ignored) or a bare list of items:
+
+    {"items": [
+      {"id": "ichiran", "name": "Ichiran", "category": "restaurants",
+       "description": "tonkotsu ramen, solo booths", "image": "images/ichiran.jpg"}
+    ]}
+
+CSV (UTF-8, a header row, standard quoting): the columns `id,name,category,description,image`;
+`description` and `image` may be left out or left empty.
+
+    id,name,category,description,image
+    ichiran,Ichiran,restaurants,"tonkotsu ramen, solo booths",images/ichiran.jpg
+
+Every field value is text (`null` in JSON means left out). Unknown fields are an error, so a typo
+such as `imgae` is not silently ignored. Loading raises `CatalogError` with one line naming the
+file and the item (`item 3` in JSON, `line 4` in CSV) for: a missing or unreadable file, invalid
+JSON or CSV, an item that is not an object, a missing or non-text field, a duplicate id, an image
+file that does not exist (an error, not a silent drop, so a broken catalog is noticed before it
+skews a ranking), and a catalog with no items.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from engine.catalog.items import Catalog, CatalogError, CatalogItem
+
+REQUIRED_FIELDS = ("id", "name", "category")
+FIELDS = (*REQUIRED_FIELDS, "description", "image")
+
+Record = tuple[str, Any]  # (where in the file, e.g. "item 3" or "line 4"; the raw item)
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a `.json` or `.csv` catalog; image paths come back resolved."""
+    path = Path(path)
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise CatalogError(f"{path}: unsupported catalog format {path.suffix!r}; use .json or .csv")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: catalog file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path}: cannot read catalog ({exc})") from exc
+
+    items: list[CatalogItem] = []
+    first_seen: dict[str, str] = {}
+    for where, record in reader(path, text):
+        item = _item(path, where, record)
+        if item.id in first_seen:
+            raise CatalogError(f"{path}: {where}: duplicate id {item.id!r} (first used at {first_seen[item.id]})")
+        first_seen[item.id] = where
+        items.append(item)
+    if not items:
+        raise CatalogError(f"{path}: the catalog has no items")
+    return Catalog(items=tuple(items), source=path)
+
+
+def _json_records(path: Path, text: str) -> Iterable[Record]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if isinstance(data, dict) and "items" in data:
+        data = data["items"]
+    if not isinstance(data, list):
+        raise CatalogError(f'{path}: expected a list of items or {{"items": [...]}}')
+    return [(f"item {number}", record) for number, record in enumerate(data, start=1)]
+
+
+def _csv_records(path: Path, text: str) -> Iterable[Record]:
+    reader = csv.DictReader(io.StringIO(text), strict=True)
+    records: list[Record] = []
+    try:
+        if reader.fieldnames is not None:
+            reader.fieldnames = [column.strip() for column in reader.fieldnames]
+        for row in reader:
+            where = f"line {reader.line_num}"
+            if None in row:
+                raise CatalogError(f"{path}: {where}: more cells than header columns")
+            records.append((where, {key: value for key, value in row.items() if value is not None}))
+    except csv.Error as exc:
+        raise CatalogError(f"{path}: invalid CSV at line {reader.reader.line_num}: {exc}") from None
+    return records
+
+
+_READERS: dict[str, Callable[[Path, str], Iterable[Record]]] = {".json": _json_records, ".csv": _csv_records}
+
+
+def _item(path: Path, where: str, record: Any) -> CatalogItem:
+    if not isinstance(record, dict):
+        raise CatalogError(f"{path}: {where}: expected an object with {', '.join(FIELDS)}, got {type(record).__name__}")
+    unknown = sorted(set(record) - set(FIELDS))
+    if unknown:
+        raise CatalogError(f"{path}: {where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}")
+    values: dict[str, str] = {}
+    for field, value in record.items():
+        if value is None:  # JSON null: same as leaving the field out
+            continue
+        if not isinstance(value, str):
+            raise CatalogError(f"{path}: {where}: {field} must be text, got {type(value).__name__}")
+        values[field] = value.strip()
+    missing = [field for field in REQUIRED_FIELDS if not values.get(field)]
+    if missing:
+        raise CatalogError(f"{path}: {where}: missing {', '.join(missing)}")
+
+    image = None
+    if values.get("image"):
+        image = (path.parent / values["image"]).resolve()
+        if not image.is_file():
+            raise CatalogError(f"{path}: {where} ({values['id']!r}): image not found: {image}")
+    return CatalogItem(
+        id=values["id"],
+        name=values["name"],
+        category=values["category"],
+        description=values.get("description", ""),
+        image=image,
+    )

@@ -1,0 +1,272 @@
+"""`visuallens`: index a photo folder into an encrypted profile and get recommendations from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from engine import __version__
+from engine.api import (
+    PASSPHRASE_ENV,
+    BundleMismatchError,
+    NotInitialisedError,
+    VisualLens,
+    initialise,
+    unlock,
+    wipe,
+)
+from engine.catalog.items import CatalogError
+from engine.home import Home
+from engine.library.scan import FolderNotFoundError
+from engine.models.bundle import BundleError
+from engine.profile.keys import (
+    KeyManager,
+    KeyringUnavailableError,
+    KeyStoreError,
+    PassphraseRequiredError,
+    WrongPassphraseError,
+    keyring_available,
+)
+from engine.profile.store import StoreBusyError, StoreError, WrongKeyError
+
+app = typer.Typer(help="VisualLens: private recommendations from your own photos. Nothing leaves this machine.",
+                  no_args_is_help=True, add_completion=False)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+# Exit codes that mean something to scripts.
+EXIT_ERROR, EXIT_NOT_INITIALISED, EXIT_LOCKED, EXIT_BUNDLE, EXIT_INPUT, EXIT_BUSY = 1, 3, 4, 5, 6, 7
+_ERRORS: list[tuple[type[BaseException], int]] = [
+    (NotInitialisedError, EXIT_NOT_INITIALISED),
+    (WrongPassphraseError, EXIT_LOCKED),
+    (WrongKeyError, EXIT_LOCKED),
+    (KeyringUnavailableError, EXIT_LOCKED),
+    (KeyStoreError, EXIT_LOCKED),
+    (BundleError, EXIT_BUNDLE),
+    (BundleMismatchError, EXIT_BUNDLE),
+    (StoreBusyError, EXIT_BUSY),
+    (CatalogError, EXIT_INPUT),
+    (FolderNotFoundError, EXIT_INPUT),
+    (FileNotFoundError, EXIT_INPUT),
+    (NotADirectoryError, EXIT_INPUT),
+    (ValueError, EXIT_INPUT),
+    (StoreError, EXIT_ERROR),
+]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn known failures into one clear line on stderr and a meaningful exit code."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except tuple(cls for cls, _ in _ERRORS) as exc:
+        code = next(code for cls, code in _ERRORS if isinstance(exc, cls))
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code) from None
+
+
+def _home() -> Home:
+    return Home.default()
+
+
+def _passphrase_for_unlock(home: Home) -> Optional[str]:
+    """The passphrase from the environment, or asked for on a terminal when the keyring cannot unlock."""
+    if os.environ.get(PASSPHRASE_ENV) is not None:
+        return os.environ[PASSPHRASE_ENV]
+    if "keyring" in KeyManager(home.root).protections() and keyring_available():
+        return None
+    if sys.stdin.isatty():
+        return typer.prompt("VisualLens passphrase", hide_input=True)
+    raise PassphraseRequiredError(f"{home.root}: the profile is locked: set {PASSPHRASE_ENV} or run on a terminal")
+
+
+@contextmanager
+def _session() -> Iterator[VisualLens]:
+    home = _home()
+    with _errors():
+        lens = unlock(home, _passphrase_for_unlock(home) if (home.root / "keys.json").exists() else None)
+        try:
+            yield lens
+        finally:
+            lens.close()
+
+
+@app.command()
+def init(
+    keyring: Optional[bool] = typer.Option(None, "--keyring/--no-keyring", help="Protect the key with the OS keyring (default: when one works)."),
+) -> None:
+    """Create an encrypted profile in the data dir (VISUALLENS_HOME, else the platform's user data dir)."""
+    home = _home()
+    with _errors():
+        use_keyring = keyring_available() if keyring is None else keyring
+        passphrase = os.environ.get(PASSPHRASE_ENV)
+        if passphrase is None and sys.stdin.isatty():
+            prompt = "Recovery passphrase (optional, Enter to skip)" if use_keyring else "Choose a passphrase"
+            passphrase = typer.prompt(prompt, hide_input=True, confirmation_prompt=True, default="" if use_keyring else None, show_default=False) or None
+        if not use_keyring and not passphrase:
+            raise KeyringUnavailableError(
+                f"no working OS keyring here: set {PASSPHRASE_ENV} or run `visuallens init` on a terminal to choose a passphrase"
+            )
+        initialise(home, passphrase=passphrase, use_keyring=use_keyring)
+    how = " and ".join(p for p, on in (("the OS keyring", use_keyring), ("your passphrase", bool(passphrase))) if on)
+    out.print(f"Created an encrypted profile in [bold]{home.root}[/], protected by {how}.")
+
+
+@app.command()
+def index(
+    paths: Optional[list[Path]] = typer.Argument(None, help="Photo folders to index (default: every folder indexed before)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Index photo folders: new and changed photos are profiled, unchanged ones skipped, deleted ones removed."""
+    with _session() as lens:
+        with _errors():
+            lens.bundle  # fail fast on a missing/broken bundle, before scanning
+            if not paths:
+                known = [Path(f) for f in lens.store.folders()]
+                paths = [f for f in known if f.is_dir()]
+                for missing in sorted(set(known) - set(paths)):
+                    err.print(f"[yellow]not available, left as is:[/] {missing}", highlight=False)
+                if not known:
+                    raise ValueError("no photo folders yet: run `visuallens index FOLDER`")
+            with _progress(disable=as_json) as bar:
+                task = bar.add_task("Indexing", total=None)
+
+                def on_progress(p) -> None:
+                    bar.update(task, completed=p.done, total=p.total, description=f"Indexing {Path(p.path).name[:30]}")
+
+                report = lens.index(paths, progress=on_progress)
+    summary = {
+        "scanned": report.scanned, "added": report.added, "updated": report.updated, "moved": report.moved,
+        "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
+        "failed": [{"path": p, "reason": r} for p, r in report.failed],
+        "seconds": round(report.seconds, 2), "images_per_second": round(report.images_per_second, 1),
+    }
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    for path, reason in report.failed:
+        err.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
+    out.print(
+        f"{report.scanned} photos scanned: {report.added} added, {report.updated} updated, {report.moved} moved, "
+        f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} skipped "
+        f"({report.decoded} decoded at {report.images_per_second:.1f} images/s)."
+    )
+
+
+@app.command()
+def search(
+    text: str = typer.Argument(..., help='What to look for, e.g. "sunset at the beach".'),
+    k: int = typer.Option(10, "-k", "--top", min=1, help="How many photos."),
+    as_json: bool = typer.Option(False, "--json", help="Print a list of {path, score}."),
+) -> None:
+    """Find your photos that match a text query."""
+    with _session() as lens:
+        with _errors():
+            hits = lens.search(text, k)
+    if as_json:
+        out.print_json(json.dumps([{"path": h.path, "score": round(h.score, 4)} for h in hits]))
+        return
+    table = Table("score", "photo", "caption")
+    for h in hits:
+        table.add_row(f"{h.score:.3f}", h.path, h.caption)
+    out.print(table)
+
+
+@app.command()
+def recommend(
+    category: str = typer.Option(..., "--category", "-c", help="Which kind of item, e.g. 'asian food'."),
+    catalog: Path = typer.Option(..., "--catalog", help="Candidate items (JSON or CSV)."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", help="Optional: what you are in the mood for."),
+    grid: Optional[Path] = typer.Option(None, "--grid", help="Save the evidence grid (a picture of your photos) here."),
+    top: int = typer.Option(10, "--top", min=1, help="How many items to show (JSON lists all)."),
+    w: int = typer.Option(64, "-w", help="How many photos inform the ranking (a square: 16, 36, 64...)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a list of {id, name, score, rank, evidence}."),
+) -> None:
+    """Rank a catalog's items in a category for you, with the evidence from your photos."""
+    with _session() as lens:
+        with _errors():
+            rec = lens.recommend(category, catalog, query=query, w=w)
+            if grid is not None:
+                grid.parent.mkdir(parents=True, exist_ok=True)
+                rec.render_grid(highlight=rec.ranked[0] if rec.ranked else None).save(grid)
+    if as_json:
+        out.print_json(json.dumps([
+            {"id": r.item.id, "name": r.item.name, "score": round(r.score, 4), "rank": r.rank,
+             "evidence": {"cells": list(r.evidence.cells), "aspect_words": list(r.evidence.aspect_words)}}
+            for r in rec.ranked
+        ]))
+        return
+    out.print(f"[bold]{category}[/] for you, from {len(rec.grid_paths)} of your photos "
+              f"(your profile here: {', '.join(rec.profile_aspects) or 'no photos yet'})")
+    table = Table("rank", "item", "score", "because of photos", "aspect words")
+    for r in rec.ranked[:top]:
+        table.add_row(str(r.rank), r.item.name, f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),
+                      ", ".join(r.evidence.aspect_words))
+    out.print(table)
+    if grid is not None:
+        out.print(f"Evidence grid saved to {grid} (cells of the top item framed).")
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json")) -> None:
+    """What the profile holds, where it lives and which model serves it."""
+    with _session() as lens:
+        with _errors():
+            info = lens.status()
+    if as_json:
+        out.print_json(json.dumps(info))
+        return
+    table = Table(show_header=False)
+    for key, value in info.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+    out.print(table)
+
+
+@app.command()
+def forget(path: Path = typer.Argument(..., help="A photo or a folder to remove from the profile.")) -> None:
+    """Remove a photo or a whole folder from the encrypted profile, now."""
+    with _session() as lens:
+        with _errors():
+            removed = lens.forget(path)
+    out.print(f"Forgot {removed} photo(s) under {path}.")
+
+
+@app.command(name="wipe")
+def wipe_command(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
+    """Delete the encrypted profile and its keys: everything VisualLens knows about your photos."""
+    home = _home()
+    if not yes and not typer.confirm(f"Delete the VisualLens profile in {home.root}?", default=False):
+        raise typer.Exit(EXIT_ERROR)
+    with _errors():
+        wipe(home)
+    out.print(f"Wiped the VisualLens profile in {home.root}.")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+def _progress(disable: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err, disable=disable, transient=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Image decoding, orientation, HEIC, encoder preprocessing and the evidence grid."""

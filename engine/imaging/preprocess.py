@@ -1,0 +1,72 @@
+"""Turn a decoded image into the encoder's input tensor, exactly as the bundle's manifest says."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.imaging.decode import open_oriented
+
+_INTERPOLATION = {
+    "bicubic": Image.Resampling.BICUBIC,
+    "bilinear": Image.Resampling.BILINEAR,
+    "nearest": Image.Resampling.NEAREST,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+@dataclass(frozen=True)
+class PreprocessSpec:
+    """Preprocessing of a bundle's image encoder (manifest `image_encoder.preprocess`)."""
+
+    image_size: int
+    resize_size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    interpolation: str = "bicubic"
+    crop: str = "center"
+
+    @classmethod
+    def from_manifest(cls, spec: dict) -> PreprocessSpec:
+        return cls(
+            image_size=int(spec["image_size"]),
+            resize_size=int(spec.get("resize_size", spec["image_size"])),
+            mean=tuple(float(v) for v in spec["mean"]),
+            std=tuple(float(v) for v in spec["std"]),
+            interpolation=spec.get("interpolation", "bicubic"),
+            crop=spec.get("crop", "center"),
+        )
+
+    def to_manifest(self) -> dict:
+        return {
+            "image_size": self.image_size,
+            "resize_size": self.resize_size,
+            "resize": "shortest_edge",
+            "crop": self.crop,
+            "interpolation": self.interpolation,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "layout": "NCHW",
+            "value_range": "0..1 before normalisation",
+        }
+
+
+def to_tensor(img: Image.Image, spec: PreprocessSpec) -> np.ndarray:
+    """Resize shortest edge to `resize_size`, centre-crop `image_size`, normalise; returns CHW float32."""
+    scale = spec.resize_size / min(img.width, img.height)
+    size = (max(spec.image_size, round(img.width * scale)), max(spec.image_size, round(img.height * scale)))
+    img = img.resize(size, _INTERPOLATION[spec.interpolation], reducing_gap=None)
+    left = (img.width - spec.image_size) // 2
+    top = (img.height - spec.image_size) // 2
+    img = img.crop((left, top, left + spec.image_size, top + spec.image_size))
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    arr = (arr - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def load_tensor(path: str | Path, spec: PreprocessSpec) -> np.ndarray:
+    """Decode `path` cheaply (draft/reduce) and preprocess it for the encoder; CHW float32."""
+    return to_tensor(open_oriented(path, spec.resize_size), spec)

@@ -1,0 +1,1 @@
+"""Photo library: scanning folders, fingerprints, incremental change detection."""

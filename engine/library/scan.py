@@ -1,0 +1,155 @@
+"""Find the photos under the user's folders: recursive, loop-safe, and tolerant of unreadable entries."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.imaging.decode import SUPPORTED_SUFFIXES
+
+# Folders that only ever hold generated thumbnails or trash: Synology's @eaDir / #recycle, Windows' recycle bin
+# as seen from another OS (on Windows itself it carries the hidden attribute).
+SKIPPED_DIR_NAMES = frozenset({"@eaDir", "#recycle", "$RECYCLE.BIN"})
+
+
+class FolderNotFoundError(FileNotFoundError):
+    """A folder the user asked to scan does not exist or is not a folder."""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """A photo file found by a scan; `folder` is the top folder it was found under."""
+
+    path: str
+    folder: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class ScanProblem:
+    """A file or folder the scan had to leave out, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class ScanResult:
+    """Photos found (sorted by path) and entries left out (sorted by path)."""
+
+    files: list[FileEntry]
+    problems: list[ScanProblem]
+
+
+def normalise(path: str | Path) -> str:
+    """Absolute, normalised path as str (os.fsdecode: undecodable bytes kept as surrogate escapes)."""
+    return os.path.abspath(os.fsdecode(path))
+
+
+def scan_folders(folders: Sequence[str | Path], excluded: Sequence[str | Path] = ()) -> ScanResult:
+    """Recursively list supported photos under `folders`, skipping `excluded` subtrees.
+
+    Hidden files and folders (dot names, incl. `._` AppleDouble files and rsync partials; hidden
+    attributes on Windows/macOS) are skipped; browser partial/temp files (.part, .crdownload, .tmp,
+    trailing ~) fail the suffix test. Symlinks are followed, but each real folder is visited once,
+    so link loops end. Results are sorted by path.
+    """
+    tops = [normalise(folder) for folder in folders]
+    for top in tops:
+        if not os.path.isdir(top):
+            reason = "is not a folder" if os.path.exists(top) else "does not exist"
+            raise FolderNotFoundError(f"photo folder {top} {reason}")
+    skip = [normalise(path) for path in excluded]
+    files: list[FileEntry] = []
+    problems: list[ScanProblem] = []
+    visited: set[tuple[int, int]] = set()
+    for top in tops:
+        for found in _walk(top, skip, visited):
+            if isinstance(found, ScanProblem):
+                problems.append(found)
+            else:
+                files.append(FileEntry(found[0], top, found[1].st_size, found[1].st_mtime_ns))
+    files.sort(key=lambda entry: entry.path)
+    problems.sort(key=lambda problem: problem.path)
+    return ScanResult(files, problems)
+
+
+def _walk(
+    top: str, excluded: Sequence[str], visited: set[tuple[int, int]]
+) -> Iterator[tuple[str, os.stat_result] | ScanProblem]:
+    """Yield (path, stat) of candidate photo files, or ScanProblems, depth-first from `top`."""
+    pending = [top]
+    while pending:
+        folder = pending.pop()
+        if any(_is_within(folder, path) for path in excluded):
+            continue
+        try:
+            info = os.stat(folder)
+        except OSError as exc:
+            yield ScanProblem(folder, _os_reason("cannot open folder", exc))
+            continue
+        if (info.st_dev, info.st_ino) in visited:
+            continue
+        visited.add((info.st_dev, info.st_ino))
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError as exc:
+            yield ScanProblem(folder, _os_reason("cannot list folder", exc))
+            continue
+        for entry in listed:
+            if entry.name.startswith("."):
+                continue
+            try:
+                entry_stat = entry.stat()
+            except OSError as exc:
+                if _is_candidate(entry.name):
+                    reason = "broken symlink" if entry.is_symlink() else _os_reason("cannot read file", exc)
+                    yield ScanProblem(entry.path, reason)
+                continue
+            if _is_hidden(entry_stat):
+                continue
+            if stat.S_ISDIR(entry_stat.st_mode):
+                if entry.name not in SKIPPED_DIR_NAMES:
+                    pending.append(entry.path)
+            elif _is_candidate(entry.name):
+                problem = _file_problem(entry.path, entry_stat)
+                yield problem if problem else (entry.path, entry_stat)
+
+
+def _is_within(path: str, folder: str) -> bool:
+    """True if normalised `path` is `folder` itself or lies below it."""
+    path, folder = os.path.normcase(path), os.path.normcase(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _is_candidate(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in SUPPORTED_SUFFIXES
+
+
+def _is_hidden(info: os.stat_result) -> bool:
+    """Hidden by attribute: FILE_ATTRIBUTE_HIDDEN on Windows, UF_HIDDEN on macOS."""
+    return bool(
+        getattr(info, "st_file_attributes", 0) & stat.FILE_ATTRIBUTE_HIDDEN
+        or getattr(info, "st_flags", 0) & stat.UF_HIDDEN
+    )
+
+
+def _file_problem(path: str, info: os.stat_result) -> ScanProblem | None:
+    if not stat.S_ISREG(info.st_mode):
+        return ScanProblem(path, "not a regular file")
+    if info.st_size == 0:
+        return ScanProblem(path, "empty file")
+    if not os.access(path, os.R_OK):
+        return ScanProblem(path, "permission denied: cannot read file")
+    return None
+
+
+def _os_reason(what: str, exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {what}"
+    return f"{what} ({exc.strerror or exc})"

@@ -1,0 +1,1 @@
+"""Model bundles: manifest validation, ONNX Runtime sessions, encoders, tokenizers."""

@@ -1,0 +1,118 @@
+"""Model bundles: a folder with `manifest.json`, ONNX files and tokenizer files, validated before use.
+
+The bundle is the only thing that crosses from `export` (torch) to `engine` (ONNX Runtime). A bundle whose
+schema, checksums or declared tensor shapes do not match is refused with a one-line error naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+_REQUIRED_KEYS = ("schema_version", "name", "version", "embedding_dim", "image_encoder", "text_encoder", "files")
+
+
+class BundleError(Exception):
+    """A model bundle that cannot be used; the message names the offending file."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A validated model bundle on disk."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest["name"])
+
+    @property
+    def version(self) -> str:
+        return str(self.manifest["version"])
+
+    @property
+    def embedding_dim(self) -> int:
+        return int(self.manifest["embedding_dim"])
+
+    @property
+    def identity(self) -> str:
+        """What a stored vector depends on: vectors from another identity are not comparable."""
+        digest = self.manifest["files"][self.manifest["image_encoder"]["file"]]["sha256"]
+        return f"{self.name}@{self.version}#{digest[:16]}"
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def section(self, key: str) -> dict[str, Any]:
+        return self.manifest[key]
+
+
+def load_bundle(path: str | Path, verify_checksums: bool = True) -> Bundle:
+    """Read and validate a bundle folder; raise BundleError naming the first problem found."""
+    path = Path(path).expanduser()
+    manifest_path = path / MANIFEST
+    if not path.is_dir():
+        raise BundleError(f"{path}: model bundle folder not found")
+    if not manifest_path.is_file():
+        raise BundleError(f"{manifest_path}: missing manifest (not a model bundle)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BundleError(f"{manifest_path}: unreadable manifest ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{manifest_path}: manifest must be a JSON object")
+    missing = [k for k in _REQUIRED_KEYS if k not in manifest]
+    if missing:
+        raise BundleError(f"{manifest_path}: manifest lacks {', '.join(missing)}")
+    if manifest["schema_version"] != SCHEMA_VERSION:
+        raise BundleError(
+            f"{manifest_path}: schema version {manifest['schema_version']} is not supported (expected {SCHEMA_VERSION})"
+        )
+    _check_files(path, manifest, verify_checksums)
+    bundle = Bundle(path=path, manifest=manifest)
+    _check_declared_shapes(bundle)
+    return bundle
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_files(root: Path, manifest: dict[str, Any], verify_checksums: bool) -> None:
+    files = manifest["files"]
+    referenced = {manifest["image_encoder"]["file"], manifest["text_encoder"]["file"]}
+    referenced.add(manifest["text_encoder"].get("tokenizer", "tokenizer.json"))
+    for name in sorted(referenced - set(files)):
+        raise BundleError(f"{root / name}: referenced by the manifest but has no checksum entry")
+    for name, meta in sorted(files.items()):
+        target = root / name
+        if not target.is_file():
+            raise BundleError(f"{target}: file listed in the manifest is missing")
+        if target.stat().st_size != meta.get("bytes", target.stat().st_size):
+            raise BundleError(f"{target}: size does not match the manifest (truncated or replaced)")
+        if verify_checksums and sha256_file(target) != meta["sha256"]:
+            raise BundleError(f"{target}: sha256 does not match the manifest (corrupt or tampered)")
+
+
+def _check_declared_shapes(bundle: Bundle) -> None:
+    dim = bundle.embedding_dim
+    for key in ("image_encoder", "text_encoder"):
+        section = bundle.section(key)
+        outputs = {o["name"]: o for o in section.get("outputs", [])}
+        if "embedding" not in outputs:
+            raise BundleError(f"{bundle.file(section['file'])}: manifest declares no `embedding` output")
+        if outputs["embedding"]["shape"][-1] != dim:
+            raise BundleError(
+                f"{bundle.file(section['file'])}: embedding width {outputs['embedding']['shape'][-1]} != embedding_dim {dim}"
+            )

@@ -1,0 +1,84 @@
+"""The bundle's image and text encoders as ONNX Runtime sessions; both land in one embedding space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from engine.imaging.preprocess import PreprocessSpec
+from engine.models.bundle import Bundle, BundleError
+from engine.models.sessions import active_provider, open_session
+
+
+@dataclass(frozen=True)
+class ImageBatchOutput:
+    """Encoder outputs for a batch: unit-norm embeddings and (when the bundle has them) label probabilities."""
+
+    embeddings: np.ndarray
+    label_probs: np.ndarray | None
+
+
+class ImageEncoder:
+    """Runs `image_encoder.onnx` on preprocessed NCHW float32 batches."""
+
+    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
+        section = bundle.section("image_encoder")
+        self.spec = PreprocessSpec.from_manifest(section["preprocess"])
+        self.session = open_session(bundle.file(section["file"]), section, provider, threads)
+        self._input = section["inputs"][0]["name"]
+        self._outputs = [o.name for o in self.session.get_outputs()]
+        self.provider = active_provider(self.session)
+
+    def encode(self, batch: np.ndarray) -> ImageBatchOutput:
+        results = dict(zip(self._outputs, self.session.run(None, {self._input: batch.astype(np.float32, copy=False)})))
+        return ImageBatchOutput(embeddings=_unit_rows(results["embedding"]), label_probs=results.get("label_probs"))
+
+
+class TextEncoder:
+    """Tokenizes with the bundle's `tokenizer.json` and runs `text_encoder.onnx`; memoises repeated strings."""
+
+    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
+        section = bundle.section("text_encoder")
+        tokenizer_path = bundle.file(section.get("tokenizer", "tokenizer.json"))
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        except Exception as exc:  # tokenizers raises a bare Exception on bad files
+            raise BundleError(f"{tokenizer_path}: cannot load tokenizer ({exc})") from exc
+        max_length = int(section.get("max_length", 128))
+        self.tokenizer.enable_truncation(max_length=max_length)
+        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
+        self.session = open_session(bundle.file(section["file"]), section, provider, threads)
+        self.dim = bundle.embedding_dim
+        self._input_names = {i.name for i in self.session.get_inputs()}
+        self._cached = lru_cache(maxsize=4096)(self._encode_one)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit-norm embeddings, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = []
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start : start + batch_size]
+            encodings = self.tokenizer.encode_batch(chunk)
+            feeds = {
+                "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
+                "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
+            }
+            rows.append(self.session.run(["embedding"], {k: v for k, v in feeds.items() if k in self._input_names})[0])
+        return _unit_rows(np.concatenate(rows))
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """Embedding of a single string (cached: queries and aspect words repeat)."""
+        return self._cached(text)
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)

@@ -1,0 +1,69 @@
+"""ONNX Runtime sessions: CUDA when it really works, else CPU; shapes checked against the manifest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from engine.models.bundle import BundleError
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+def preferred_providers(requested: str = "auto") -> list[str]:
+    """Providers in order of preference: `auto` = CUDA then CPU when CUDA is available; `cpu` forces CPU."""
+    if requested == "cpu":
+        return [CPU]
+    available = ort.get_available_providers()
+    if requested == "cuda" and CUDA not in available:
+        raise BundleError("CUDA was requested but this onnxruntime build has no CUDAExecutionProvider")
+    return [CUDA, CPU] if CUDA in available else [CPU]
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """Deliberate thread settings: intra-op = `threads` (default: all cores), one inter-op thread."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads or os.cpu_count() or 1
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    return opts
+
+
+def open_session(
+    path: Path, declared: dict[str, Any], provider: str = "auto", threads: int | None = None
+) -> ort.InferenceSession:
+    """Open an ONNX model and check its inputs/outputs against the manifest's declaration."""
+    try:
+        session = ort.InferenceSession(
+            str(path), sess_options=session_options(threads), providers=preferred_providers(provider)
+        )
+    except BundleError:
+        raise
+    except Exception as exc:  # onnxruntime raises its own exception types for bad models
+        raise BundleError(f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0]})") from exc
+    _check_io(path, "input", session.get_inputs(), declared.get("inputs", []))
+    _check_io(path, "output", session.get_outputs(), declared.get("outputs", []))
+    return session
+
+
+def active_provider(session: ort.InferenceSession) -> str:
+    """The provider actually serving a session (ONNX Runtime falls back silently)."""
+    return session.get_providers()[0]
+
+
+def _check_io(path: Path, kind: str, actual: list[Any], declared: list[dict[str, Any]]) -> None:
+    by_name = {a.name: a for a in actual}
+    for spec in declared:
+        got = by_name.get(spec["name"])
+        if got is None:
+            raise BundleError(f"{path}: the model has no {kind} named {spec['name']!r} (manifest mismatch)")
+        if len(got.shape) != len(spec["shape"]):
+            raise BundleError(f"{path}: {kind} {spec['name']!r} has rank {len(got.shape)}, manifest says {spec['shape']}")
+        for have, want in zip(got.shape, spec["shape"]):
+            if isinstance(want, int) and isinstance(have, int) and have != want:
+                raise BundleError(f"{path}: {kind} {spec['name']!r} has shape {got.shape}, manifest says {spec['shape']}")

@@ -1,0 +1,1 @@
+"""Spectrum profiles: building them from photos, the encrypted store and its keys."""

@@ -1,0 +1,318 @@
+"""The store key and the key-encryption keys that wrap it: a passphrase (Argon2id) and/or the OS keyring.
+
+The 256-bit store key never leaves memory in clear. ``<home>/keys.json`` holds one AES-GCM wrapping of it per
+protection; changing the passphrase re-wraps the key and never re-encrypts the store. The passphrase path is the
+recovery route when a keyring backend disappears, so errors say which protection failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+import os
+import secrets
+import tempfile
+import unicodedata
+from pathlib import Path
+
+import argon2
+import keyring
+from argon2.low_level import Type, hash_secret_raw
+from argon2.profiles import RFC_9106_LOW_MEMORY
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from keyring.backend import KeyringBackend
+from keyring.backends import fail, null
+from keyring.errors import KeyringError
+
+KEYRING_SERVICE = "VisualLens"
+KEY_FILE_NAME = "keys.json"
+KEY_FILE_VERSION = 1
+KEY_BYTES = 32
+DEFAULT_KDF = RFC_9106_LOW_MEMORY  # Argon2id, t=3, m=64 MiB, p=4: about 0.3 s on two cores
+PASSPHRASE = "passphrase"
+KEYRING = "keyring"
+
+
+class KeyStoreError(Exception):
+    """The store key cannot be created, unlocked or changed."""
+
+
+class WrongPassphraseError(KeyStoreError):
+    """The passphrase does not unwrap the store key."""
+
+
+class KeyringUnavailableError(KeyStoreError):
+    """The OS keyring has no usable backend, fails, or lost the key-encryption key."""
+
+
+class NoKeyError(KeyStoreError):
+    """No key file: the store was never initialised here."""
+
+
+class PassphraseRequiredError(KeyStoreError):
+    """The store key is protected by a passphrase only and none was given."""
+
+
+class KeyManager:
+    """Creates, unlocks and re-wraps the store key kept in ``<home>/keys.json``."""
+
+    def __init__(self, home: Path, kdf_params: argon2.Parameters | None = None) -> None:
+        self.home = Path(home)
+        self.path = self.home / KEY_FILE_NAME
+        self.kdf_params = kdf_params or DEFAULT_KDF
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def create(self, passphrase: str | None, use_keyring: bool) -> bytes:
+        """Make a new random store key, protect it as asked and return it."""
+        if passphrase is None and not use_keyring:
+            raise ValueError("protect the store key with a passphrase, the keyring or both")
+        if passphrase is not None:
+            _check_passphrase(passphrase)
+        if self.exists():
+            raise KeyStoreError(f"key file {self.path} already exists; unlock it or destroy it first")
+        store_key = secrets.token_bytes(KEY_BYTES)
+        wrappings = []
+        if use_keyring:
+            wrappings.append(_keyring_wrapping(store_key))
+        if passphrase is not None:
+            wrappings.append(_passphrase_wrapping(store_key, passphrase, self.kdf_params))
+        self._write(wrappings)
+        return store_key
+
+    def unlock(self, passphrase: str | None = None) -> bytes:
+        """Return the store key: from the passphrase when one is given, else from the keyring."""
+        wrappings = self._read()
+        if passphrase is not None:
+            wrapping = self._find(wrappings, PASSPHRASE)
+            if wrapping is None:
+                raise KeyStoreError(f"key file {self.path} has no passphrase protection; unlock with the keyring")
+            return self._unwrap_passphrase(wrapping, passphrase)
+        wrapping = self._find(wrappings, KEYRING)
+        if wrapping is None:
+            raise PassphraseRequiredError(f"key file {self.path} is protected by a passphrase only")
+        return self._unwrap_keyring(wrapping, has_passphrase=self._find(wrappings, PASSPHRASE) is not None)
+
+    def protections(self) -> list[str]:
+        """The kinds of protection of the store key, e.g. ``["keyring", "passphrase"]``."""
+        return [wrapping["kind"] for wrapping in self._read()]
+
+    def change_passphrase(self, old: str | None, new: str) -> None:
+        """Re-wrap the store key under ``new``; ``old=None`` unlocks through the keyring (adds a passphrase)."""
+        _check_passphrase(new)
+        store_key = self.unlock(old)
+        wrappings = [wrapping for wrapping in self._read() if wrapping["kind"] != PASSPHRASE]
+        wrappings.append(_passphrase_wrapping(store_key, new, self.kdf_params))
+        self._write(wrappings)
+
+    def destroy(self) -> None:
+        """Overwrite and remove the key file, then delete the keyring entry (a stale entry unwraps nothing)."""
+        try:
+            wrapping = self._find(self._read(), KEYRING)
+        except NoKeyError:
+            return
+        except KeyStoreError:
+            wrapping = None  # a corrupt key file is destroyed all the same
+        shred_file(self.path)
+        if wrapping is not None:
+            try:
+                keyring.get_keyring().delete_password(KEYRING_SERVICE, wrapping["account"])
+            except KeyringError:
+                pass  # already gone, or the keyring is unavailable: the key file it unwrapped no longer exists
+
+    def _unwrap_passphrase(self, wrapping: dict, passphrase: str) -> bytes:
+        kek = _derive_kek(passphrase, _b64decode(wrapping["salt"]), _kdf_params(wrapping["kdf"]))
+        try:
+            return _unwrap(kek, wrapping)
+        except InvalidTag:
+            raise WrongPassphraseError(f"wrong passphrase for {self.path}") from None
+
+    def _unwrap_keyring(self, wrapping: dict, has_passphrase: bool) -> bytes:
+        fallback = "unlock with your passphrase" if has_passphrase else "and the store key has no passphrase protection"
+        try:
+            backend = _usable_keyring()
+        except KeyringUnavailableError as error:
+            raise KeyringUnavailableError(f"{error}; {fallback}") from None
+        try:
+            encoded = backend.get_password(KEYRING_SERVICE, wrapping["account"])
+        except KeyringError as error:
+            raise KeyringUnavailableError(
+                f"keyring unavailable: {_backend_name(backend)} failed: {error}; {fallback}"
+            ) from error
+        if encoded is None:
+            raise KeyringUnavailableError(
+                f"keyring unavailable: {_backend_name(backend)} has no {KEYRING_SERVICE} key "
+                f"for {wrapping['account']}; {fallback}"
+            )
+        try:
+            return _unwrap(_b64decode(encoded), wrapping)
+        except (InvalidTag, ValueError):
+            raise KeyringUnavailableError(
+                f"keyring unavailable: the key in {_backend_name(backend)} does not open {self.path}; {fallback}"
+            ) from None
+
+    def _read(self) -> list[dict]:
+        try:
+            document = json.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            raise NoKeyError(f"no key file {self.path}: the store is not initialised") from None
+        except ValueError as error:
+            raise KeyStoreError(f"corrupt key file {self.path}: {error}") from error
+        if not isinstance(document, dict) or document.get("version") != KEY_FILE_VERSION:
+            raise KeyStoreError(f"key file {self.path} is not a version {KEY_FILE_VERSION} VisualLens key file")
+        return document["wrappings"]
+
+    def _write(self, wrappings: list[dict]) -> None:
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        document = {"version": KEY_FILE_VERSION, "wrappings": wrappings}
+        write_atomically(self.path, json.dumps(document, indent=2).encode())
+
+    @staticmethod
+    def _find(wrappings: list[dict], kind: str) -> dict | None:
+        return next((wrapping for wrapping in wrappings if wrapping["kind"] == kind), None)
+
+
+def _check_passphrase(passphrase: str) -> None:
+    if not passphrase:
+        raise ValueError("the passphrase must not be empty")
+
+
+def _passphrase_wrapping(store_key: bytes, passphrase: str, params: argon2.Parameters) -> dict:
+    salt = secrets.token_bytes(params.salt_len)
+    kdf = {
+        "name": "argon2id",
+        "version": params.version,
+        "time_cost": params.time_cost,
+        "memory_cost": params.memory_cost,
+        "parallelism": params.parallelism,
+    }
+    kek = _derive_kek(passphrase, salt, params)
+    return {"kind": PASSPHRASE, "kdf": kdf, "salt": _b64encode(salt), **_wrap(kek, store_key, PASSPHRASE)}
+
+
+def _keyring_wrapping(store_key: bytes) -> dict:
+    """Wrap under a fresh random KEK stored in the keyring, after a set/get round trip proves the keyring works."""
+    backend = _usable_keyring()
+    account = f"store-{secrets.token_hex(8)}"  # one entry per key file: two data dirs never collide
+    kek = secrets.token_bytes(KEY_BYTES)
+    try:
+        backend.set_password(KEYRING_SERVICE, account, _b64encode(kek))
+        stored = backend.get_password(KEYRING_SERVICE, account)
+    except KeyringError as error:
+        raise KeyringUnavailableError(f"keyring unavailable: {_backend_name(backend)} failed: {error}") from error
+    if stored != _b64encode(kek):
+        raise KeyringUnavailableError(f"keyring unavailable: {_backend_name(backend)} did not return the key it stored")
+    return {"kind": KEYRING, "account": account, **_wrap(kek, store_key, KEYRING)}
+
+
+def keyring_available() -> bool:
+    """Whether the OS keyring has a real backend that stores and returns a secret (a probe entry, then removed)."""
+    try:
+        backend = _usable_keyring()
+        account = f"probe-{secrets.token_hex(8)}"
+        probe = secrets.token_hex(16)
+        backend.set_password(KEYRING_SERVICE, account, probe)
+        returned = backend.get_password(KEYRING_SERVICE, account)
+        backend.delete_password(KEYRING_SERVICE, account)
+    except (KeyringUnavailableError, KeyringError):
+        return False
+    return returned == probe
+
+
+def _usable_keyring() -> KeyringBackend:
+    backend = keyring.get_keyring()
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        raise KeyringUnavailableError(f"keyring unavailable: no usable OS keyring backend ({_backend_name(backend)})")
+    return backend
+
+
+def _backend_name(backend: KeyringBackend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def _derive_kek(passphrase: str, salt: bytes, params: argon2.Parameters) -> bytes:
+    """Argon2id of the NFC-normalised passphrase, so one passphrase typed on any system gives one key."""
+    return hash_secret_raw(
+        unicodedata.normalize("NFC", passphrase).encode(),
+        salt,
+        time_cost=params.time_cost,
+        memory_cost=params.memory_cost,
+        parallelism=params.parallelism,
+        hash_len=KEY_BYTES,
+        type=Type.ID,
+        version=params.version,
+    )
+
+
+def _kdf_params(kdf: dict) -> argon2.Parameters:
+    return dataclasses.replace(
+        DEFAULT_KDF,
+        version=kdf["version"],
+        time_cost=kdf["time_cost"],
+        memory_cost=kdf["memory_cost"],
+        parallelism=kdf["parallelism"],
+    )
+
+
+def _wrap(kek: bytes, store_key: bytes, kind: str) -> dict:
+    nonce = secrets.token_bytes(12)
+    ciphertext = AESGCM(kek).encrypt(nonce, store_key, _associated_data(kind))
+    return {"nonce": _b64encode(nonce), "ciphertext": _b64encode(ciphertext)}
+
+
+def _unwrap(kek: bytes, wrapping: dict) -> bytes:
+    nonce, ciphertext = _b64decode(wrapping["nonce"]), _b64decode(wrapping["ciphertext"])
+    return AESGCM(kek).decrypt(nonce, ciphertext, _associated_data(wrapping["kind"]))
+
+
+def _associated_data(kind: str) -> bytes:
+    return f"VisualLens store key v{KEY_FILE_VERSION} {kind}".encode()
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (mode 0600) so a crash leaves either the old or the new file."""
+    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    if os.name == "posix":
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def shred_file(path: Path, chunk_bytes: int = 1 << 20) -> None:
+    """Overwrite a file with zeros, flush it to disk, then unlink it; a missing file is ignored.
+
+    Best effort: copy-on-write file systems and SSD wear levelling may keep old blocks.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    with open(path, "r+b") as file:
+        zeros = bytes(min(size, chunk_bytes))
+        for offset in range(0, size, chunk_bytes):
+            file.write(zeros[: min(chunk_bytes, size - offset)])
+        file.flush()
+        os.fsync(file.fileno())
+    path.unlink()

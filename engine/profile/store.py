@@ -1,0 +1,393 @@
+"""The encrypted profile store: spectrum profiles of indexed photos in a SQLCipher database.
+
+Every page of the database and of its WAL is encrypted with the 256-bit store key; temporary tables stay in
+memory. Vectors live in their own table on 16 KiB pages, so scans of the photo rows stay small and a 100k x 512
+matrix loads in one to two seconds. Writes run in short ``BEGIN IMMEDIATE`` transactions, so several processes can
+share one store and a killed process loses at most its open transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import sqlcipher3
+
+from engine.profile.keys import KEY_BYTES, shred_file
+from engine.profile.records import Failure, Fingerprint, PhotoProfile
+
+DEFAULT_BUSY_TIMEOUT = 5.0
+CIPHER_PAGE_SIZE = 16384  # part of the file format: SQLCipher cannot read a store with another page size
+
+# MIGRATIONS[i] upgrades a store from schema version i to i + 1 (PRAGMA user_version).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE photos(
+            id INTEGER PRIMARY KEY,
+            path TEXT UNIQUE NOT NULL,
+            folder TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            content_hash TEXT NOT NULL,
+            caption TEXT NOT NULL,
+            aspects TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            indexed_at REAL NOT NULL)""",
+        "CREATE INDEX photos_content_hash ON photos(content_hash)",
+        "CREATE INDEX photos_folder ON photos(folder)",
+        """CREATE TABLE vectors(
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL)""",
+        """CREATE TABLE failures(
+            path TEXT PRIMARY KEY,
+            folder TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            seen_at REAL NOT NULL)""",
+        "CREATE TABLE folders(path TEXT PRIMARY KEY, added_at REAL NOT NULL)",
+        "CREATE TABLE exclusions(path TEXT PRIMARY KEY)",
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_SETTINGS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA foreign_keys = ON",
+)
+_SELECT_PROFILES = """
+    SELECT p.id, p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, p.aspects, v.vector, p.width, p.height
+    FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id
+"""
+_UPSERT_PHOTO = """
+    INSERT INTO photos(path, folder, size, mtime_ns, content_hash, caption, aspects, width, height, indexed_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT(path) DO UPDATE SET
+        folder = excluded.folder, size = excluded.size, mtime_ns = excluded.mtime_ns,
+        content_hash = excluded.content_hash, caption = excluded.caption, aspects = excluded.aspects,
+        width = excluded.width, height = excluded.height, indexed_at = excluded.indexed_at
+"""
+_UPSERT_VECTOR = "INSERT OR REPLACE INTO vectors(photo_id, vector) VALUES ((SELECT id FROM photos WHERE path = ?), ?)"
+_IN_JSON_LIST = "IN (SELECT value FROM json_each(?))"
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOTADB = 5, 6, 26
+
+
+class StoreError(Exception):
+    """The profile store cannot be opened or used."""
+
+
+class WrongKeyError(StoreError):
+    """The key does not decrypt the store (or the file is not a VisualLens store)."""
+
+
+class StoreBusyError(StoreError):
+    """Another connection held the write lock for longer than the busy timeout."""
+
+
+class ProfileStore:
+    """Spectrum profiles, indexing failures, library folders, exclusions and settings of one user."""
+
+    def __init__(self, path: Path, connection: sqlcipher3.Connection, busy_timeout: float) -> None:
+        """Use :meth:`open`."""
+        self.path = path
+        self._db = connection
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, key: bytes, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> ProfileStore:
+        """Open (creating if missing) the store at ``path``; a wrong key raises before anything is written."""
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"the store key must be {KEY_BYTES} bytes, got {len(key)}")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # SQLite gives -wal/-shm the same mode
+        connection = sqlcipher3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        store = cls(path, connection, busy_timeout)
+        try:
+            with store._errors():
+                connection.execute("PRAGMA cipher_log_level = NONE")  # failures surface as the errors below
+                connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+                connection.execute(f"PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE}")
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                for setting in _SETTINGS:
+                    connection.execute(setting)
+            store._migrate()
+        except BaseException:
+            connection.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ProfileStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # Photos
+
+    def fingerprints(self, folder: str | None = None) -> dict[str, Fingerprint]:
+        """Size, mtime and content hash of every photo, or of those under ``folder``."""
+        where, parameters = _under(folder) if folder is not None else ("1", ())
+        with self._reading() as db:
+            rows = db.execute(f"SELECT path, size, mtime_ns, content_hash FROM photos WHERE {where}", parameters)
+            return {path: Fingerprint(size, mtime_ns, content_hash) for path, size, mtime_ns, content_hash in rows}
+
+    def add_profiles(self, profiles: Sequence[PhotoProfile]) -> None:
+        """Insert or replace (by path) profiles in one transaction; their failures are cleared."""
+        if not profiles:
+            return
+        dims = {profile.vector.size for profile in profiles}
+        now = time.time()
+        photos = [
+            (p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, json.dumps(list(p.aspects)),
+             p.width, p.height, now)
+            for p in profiles
+        ]
+        vectors = [(p.path, p.vector.astype("<f4").tobytes()) for p in profiles]
+        with self._writing() as db:
+            stored = db.execute("SELECT length(vector) / 4 FROM vectors LIMIT 1").fetchone()
+            if stored is not None:
+                dims.add(stored[0])
+            if len(dims) > 1:
+                raise StoreError(f"store {self.path}: profile vectors of different sizes {sorted(dims)}")
+            db.executemany(_UPSERT_PHOTO, photos)
+            db.executemany(_UPSERT_VECTOR, vectors)
+            db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (json.dumps([p.path for p in profiles]),))
+
+    def find_by_hash(self, content_hash: str) -> PhotoProfile | None:
+        """A profile of a file with this content, to reuse after a rename or a copy."""
+        with self._reading() as db:
+            row = db.execute(f"{_SELECT_PROFILES} WHERE p.content_hash = ? LIMIT 1", (content_hash,)).fetchone()
+        return None if row is None else _profile(row)
+
+    def move(self, old_path: str, new_path: str, folder: str, size: int, mtime_ns: int) -> None:
+        """Record that a photo was renamed or moved; a profile already at ``new_path`` is replaced."""
+        with self._writing() as db:
+            if new_path != old_path:
+                db.execute("DELETE FROM photos WHERE path = ?", (new_path,))
+            moved = db.execute(
+                "UPDATE photos SET path = ?, folder = ?, size = ?, mtime_ns = ? WHERE path = ?",
+                (new_path, folder, size, mtime_ns, old_path),
+            )
+            if moved.rowcount == 0:
+                raise StoreError(f"cannot move {old_path}: it is not in store {self.path}")
+            db.execute("DELETE FROM failures WHERE path IN (?, ?)", (old_path, new_path))
+
+    def touch(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new size and mtime for a photo whose content did not change."""
+        with self._writing() as db:
+            touched = db.execute("UPDATE photos SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path))
+            if touched.rowcount == 0:
+                raise StoreError(f"cannot update {path}: it is not in store {self.path}")
+
+    def remove(self, paths: Iterable[str]) -> int:
+        """Forget these photos (and their failures); returns how many profiles were removed."""
+        paths_json = json.dumps(list(paths))
+        with self._writing() as db:
+            db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (paths_json,))
+            return db.execute(f"DELETE FROM photos WHERE path {_IN_JSON_LIST}", (paths_json,)).rowcount
+
+    def remove_folder(self, folder: str) -> int:
+        """Forget every photo and failure under ``folder``; returns how many profiles were removed."""
+        where, parameters = _under(folder)
+        with self._writing() as db:
+            db.execute(f"DELETE FROM failures WHERE {where}", parameters)
+            return db.execute(f"DELETE FROM photos WHERE {where}", parameters).rowcount
+
+    def load_matrix(self) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Ids (int64 [n]), paths and L2-normalised vectors (float32 [n, d]) of all photos, in id order."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT p.id, p.path, v.vector FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id ORDER BY p.id"
+            ).fetchall()
+        if not rows:
+            return np.empty(0, dtype=np.int64), [], np.empty((0, 0), dtype=np.float32)
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4").reshape(len(rows), -1)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        norms[norms == 0] = 1  # an all-zero vector stays zero
+        return ids, [row[1] for row in rows], (vectors / norms).astype(np.float32, copy=False)
+
+    def profiles(self, keys: Iterable[int | str]) -> list[PhotoProfile]:
+        """Profiles by id (int) or path (str), in the order asked; unknown keys are skipped."""
+        wanted = [key if isinstance(key, str) else int(key) for key in keys]
+        ids = [key for key in wanted if isinstance(key, int)]
+        paths = [key for key in wanted if isinstance(key, str)]
+        with self._reading() as db:
+            rows = db.execute(
+                f"{_SELECT_PROFILES} WHERE p.id {_IN_JSON_LIST} OR p.path {_IN_JSON_LIST}",
+                (json.dumps(ids), json.dumps(paths)),
+            ).fetchall()
+        found: dict[int | str, PhotoProfile] = {}
+        for row in rows:
+            found[row[0]] = found[row[1]] = _profile(row)
+        return [found[key] for key in wanted if key in found]
+
+    def count(self) -> int:
+        with self._reading() as db:
+            return db.execute("SELECT count(*) FROM photos").fetchone()[0]
+
+    # Failures
+
+    def record_failure(self, path: str, folder: str, size: int, mtime_ns: int, reason: str) -> None:
+        """Remember a file that could not be indexed, so it is skipped until its size or mtime change."""
+        with self._writing() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO failures(path, folder, size, mtime_ns, reason, seen_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (path, folder, size, mtime_ns, reason, time.time()),
+            )
+
+    def failures(self) -> list[Failure]:
+        with self._reading() as db:
+            rows = db.execute("SELECT path, folder, size, mtime_ns, reason, seen_at FROM failures ORDER BY path")
+            return [Failure(*row) for row in rows]
+
+    def clear_failures(self, paths: Iterable[str]) -> int:
+        with self._writing() as db:
+            return db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (json.dumps(list(paths)),)).rowcount
+
+    # Library folders and exclusions
+
+    def add_folder(self, path: str) -> None:
+        with self._writing() as db:
+            db.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", (path, time.time()))
+
+    def remove_folder_entry(self, path: str) -> None:
+        """Stop watching a folder; its photos stay until :meth:`remove_folder`."""
+        with self._writing() as db:
+            db.execute("DELETE FROM folders WHERE path = ?", (path,))
+
+    def folders(self) -> list[str]:
+        with self._reading() as db:
+            return [path for (path,) in db.execute("SELECT path FROM folders ORDER BY added_at, path")]
+
+    def add_exclusion(self, path: str) -> None:
+        with self._writing() as db:
+            db.execute("INSERT OR IGNORE INTO exclusions(path) VALUES (?)", (path,))
+
+    def remove_exclusion(self, path: str) -> None:
+        with self._writing() as db:
+            db.execute("DELETE FROM exclusions WHERE path = ?", (path,))
+
+    def exclusions(self) -> list[str]:
+        with self._reading() as db:
+            return [path for (path,) in db.execute("SELECT path FROM exclusions ORDER BY path")]
+
+    # Settings and maintenance
+
+    def get_meta(self, key: str) -> str | None:
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    def integrity_ok(self) -> bool:
+        """Every page authenticates (SQLCipher HMACs) and the b-trees are consistent."""
+        with self._reading() as db:
+            cipher_errors = db.execute("PRAGMA cipher_integrity_check").fetchall()
+            return not cipher_errors and db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+    def wipe_all(self) -> None:
+        """Delete every row of every table (the schema stays)."""
+        with self._writing() as db:
+            for table in ("vectors", "photos", "failures", "folders", "exclusions", "meta"):
+                db.execute(f"DELETE FROM {table}")
+
+    @staticmethod
+    def destroy_files(path: Path) -> None:
+        """Overwrite and unlink a closed store's database, WAL and shared-memory files."""
+        for suffix in ("", "-wal", "-shm"):
+            shred_file(Path(f"{path}{suffix}"))
+
+    # Transactions and errors
+
+    def _migrate(self) -> None:
+        with self._reading() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        with self._writing() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"store {self.path} has schema version {version}; this VisualLens reads up to {SCHEMA_VERSION}"
+                )
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlcipher3.Connection]:
+        with self._lock, self._errors():
+            yield self._db
+
+    @contextmanager
+    def _writing(self) -> Iterator[sqlcipher3.Connection]:
+        """One write transaction: the write lock is taken up front, so a busy store fails before any change."""
+        with self._lock, self._errors():
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlcipher3.DatabaseError as error:
+            code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+            if code == _SQLITE_NOTADB:
+                raise WrongKeyError(f"cannot decrypt {self.path}: wrong key, or not a VisualLens store") from error
+            if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                raise StoreBusyError(
+                    f"store {self.path} is busy: another process kept it locked for over {self._busy_timeout:g} s"
+                ) from error
+            raise StoreError(f"store {self.path}: {error}") from error
+
+
+def _under(folder: str) -> tuple[str, tuple[str, str]]:
+    """A SQL condition matching paths under ``folder`` ('/a/b' holds '/a/b/x', not '/a/bc/x'), index-friendly."""
+    prefix = folder.rstrip("/\\") + os.sep
+    return "path >= ? AND path < ?", (prefix, prefix[:-1] + chr(ord(os.sep) + 1))
+
+
+def _profile(row: Sequence) -> PhotoProfile:
+    """A profile from a row of ``_SELECT_PROFILES``."""
+    _, path, folder, size, mtime_ns, content_hash, caption, aspects, vector, width, height = row
+    return PhotoProfile(
+        path=path,
+        folder=folder,
+        size=size,
+        mtime_ns=mtime_ns,
+        content_hash=content_hash,
+        caption=caption,
+        aspects=tuple(json.loads(aspects)),
+        vector=np.frombuffer(vector, dtype="<f4"),
+        width=width,
+        height=height,
+    )

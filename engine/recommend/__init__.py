@@ -1,0 +1,1 @@
+"""Recommendation: category vectors, retrieval, scoring and explanations."""

@@ -1,0 +1,158 @@
+"""Recommend: category vector -> top-w history photos -> numbered grid -> scored candidates with evidence."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from engine.catalog.items import CatalogItem
+from engine.imaging.decode import ImageDecodeError, open_oriented
+from engine.imaging.grid import GridLayout, grid_side, gridify, highlight_cells
+from engine.models.encoders import TextEncoder
+from engine.profile.records import PhotoProfile
+from engine.recommend.candidates import CandidateEmbedder
+from engine.recommend.retrieval import category_vector, top_w
+from engine.recommend.scorer import HistoryContext, ZeroShotScorer
+
+GRID_CELL = 112
+EVIDENCE_CELLS = 3
+EVIDENCE_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why a candidate ranks where it does: 1-based grid cells and aspect words that support it."""
+
+    cells: tuple[int, ...]
+    aspect_words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RankedItem:
+    item: CatalogItem
+    score: float
+    rank: int
+    evidence: Evidence
+
+
+@dataclass
+class Recommendation:
+    """A ranked answer; `grid_paths[i]` is the photo in grid cell i+1 (the grid itself is rendered on demand)."""
+
+    category: str
+    query: str | None
+    ranked: list[RankedItem]
+    grid_paths: list[str]
+    profile_aspects: tuple[str, ...]
+    w: int
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def render_grid(self, highlight: RankedItem | None = None) -> Image.Image:
+        """The numbered d x d grid of the retrieved photos, in memory; optionally framing one item's cells."""
+        layout = GridLayout(d=grid_side(self.w), cell=GRID_CELL, gap=2)
+        grid = gridify([_thumbnail(p) for p in self.grid_paths], w=self.w, cell=GRID_CELL, gap=2)
+        return highlight_cells(grid, highlight.evidence.cells, layout) if highlight else grid
+
+
+class Recommender:
+    """Zero-shot recommender over the in-memory library matrix."""
+
+    def __init__(self, embedder: CandidateEmbedder, text_encoder: TextEncoder, scorer: ZeroShotScorer | None = None):
+        self.embedder = embedder
+        self.text_encoder = text_encoder
+        self.scorer = scorer or ZeroShotScorer()
+
+    def recommend(
+        self,
+        category: str,
+        candidates: Sequence[CatalogItem],
+        category_items: Sequence[CatalogItem],
+        matrix: np.ndarray,
+        paths: Sequence[str],
+        profiles_for: Callable[[Sequence[str]], list[PhotoProfile]],
+        query: str | None = None,
+        w: int = 64,
+    ) -> Recommendation:
+        """Rank `candidates`; `category_items` define v_c; `profiles_for(paths)` fetches the retrieved profiles."""
+        grid_side(w)  # validates w early
+        if not candidates:
+            raise ValueError(f"no candidates in category {category!r}")
+        timings: dict[str, float] = {}
+        tick = time.perf_counter()
+        cand_vectors = self.embedder.vectors(candidates)
+        v_c = category_vector(self.embedder.vectors(category_items))
+        timings["candidates"] = _ms(tick)
+
+        tick = time.perf_counter()
+        rows, relevance = top_w(matrix, v_c, w)
+        grid_paths = [paths[r] for r in rows]
+        profiles = {p.path: p for p in profiles_for(grid_paths)}
+        ctx = self._context([profiles[p] for p in grid_paths], matrix[rows], relevance)
+        timings["retrieve"] = _ms(tick)
+
+        tick = time.perf_counter()
+        query_vec = self.text_encoder.encode_one(query) if query else None
+        scored = self.scorer.score(cand_vectors, ctx, query_vec)
+        order = np.argsort(-scored.scores, kind="stable")
+        ranked = [
+            RankedItem(
+                item=candidates[i],
+                score=float(scored.scores[i]),
+                rank=rank,
+                evidence=_evidence(scored.cell_weights[i], scored.aspect_weights[i], ctx.aspect_words),
+            )
+            for rank, i in enumerate(order, start=1)
+        ]
+        timings["score"] = _ms(tick)
+        return Recommendation(
+            category=category,
+            query=query,
+            ranked=ranked,
+            grid_paths=grid_paths,
+            profile_aspects=_profile_aspects(ctx),
+            w=w,
+            timings_ms=timings,
+        )
+
+    def _context(self, profiles: list[PhotoProfile], vectors: np.ndarray, relevance: np.ndarray) -> HistoryContext:
+        aspects = [tuple(p.aspects) for p in profiles]
+        words = sorted({word for group in aspects for word in group})
+        dim = self.text_encoder.dim
+        captions = [p.caption for p in profiles]
+        return HistoryContext(
+            vectors=vectors.astype(np.float32).reshape(len(profiles), dim),
+            relevance=relevance,
+            caption_vectors=np.stack([self.text_encoder.encode_one(c) for c in captions]) if captions else np.zeros((0, dim), np.float32),
+            aspects=aspects,
+            aspect_words=words,
+            aspect_vectors=np.stack([self.text_encoder.encode_one(w) for w in words]) if words else np.zeros((0, dim), np.float32),
+        )
+
+
+def _evidence(cell_weights: np.ndarray, aspect_weights: np.ndarray, words: list[str]) -> Evidence:
+    cells = tuple(int(c) + 1 for c in np.argsort(-cell_weights, kind="stable")[:EVIDENCE_CELLS] if cell_weights[c] > 0)
+    supporting = [k for k in np.argsort(-aspect_weights, kind="stable")[:EVIDENCE_WORDS] if aspect_weights[k] > 0]
+    return Evidence(cells=cells, aspect_words=tuple(words[k] for k in supporting))
+
+
+def _profile_aspects(ctx: HistoryContext, limit: int = 8) -> tuple[str, ...]:
+    counts: dict[str, float] = {}
+    for rel, group in zip(ctx.relevance, ctx.aspects):
+        for word in group:
+            counts[word] = counts.get(word, 0.0) + float(rel)
+    return tuple(sorted(counts, key=lambda w: (-counts[w], w))[:limit])
+
+
+def _thumbnail(path: str) -> Image.Image | None:
+    try:
+        return open_oriented(path, GRID_CELL)
+    except ImageDecodeError:
+        return None  # vanished or unreadable since indexing: a black cell
+
+
+def _ms(since: float) -> float:
+    return (time.perf_counter() - since) * 1000.0

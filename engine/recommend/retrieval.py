@@ -1,0 +1,32 @@
+"""Query-conditioned retrieval: a category vector and the user's top-w photos by cosine similarity."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    """L2-normalise a vector or the rows of a matrix."""
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+
+def category_vector(item_vectors: np.ndarray) -> np.ndarray:
+    """v_c: the normalised mean of a category's item vectors (the paper averages sampled items' CLIP vectors)."""
+    if len(item_vectors) == 0:
+        raise ValueError("a category vector needs at least one item")
+    return unit(np.mean(unit(item_vectors), axis=0))
+
+
+def top_w(matrix: np.ndarray, query: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the `w` rows most similar to `query` (best first) and their cosine similarities.
+
+    One matrix-vector product over the whole library, then a partial sort: O(n) in photos.
+    """
+    if len(matrix) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    sims = matrix @ query.astype(matrix.dtype, copy=False)
+    k = min(w, len(sims))
+    part = np.argpartition(-sims, k - 1)[:k]
+    order = part[np.argsort(-sims[part], kind="stable")]
+    return order.astype(np.int64), sims[order].astype(np.float32)

@@ -1,0 +1,101 @@
+"""Zero-shot scoring of candidates against the query-conditioned profile (the spectrum triplet).
+
+Each channel compares candidates with one view of the retrieved photos: their image vectors, their captions
+and their aspect words (plus the user's optional free text). Similarities are centred across candidates, so
+what every candidate of the category shares (the category itself) cancels and only preference remains.
+Channels are z-scored and mixed with fixed weights. The trained ranker (a later bundle component) replaces
+this scorer; it stays as the fallback for bundles without one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+@dataclass(frozen=True)
+class HistoryContext:
+    """The query-conditioned profile: the top-w photos (grid order) and their spectrum triplets."""
+
+    vectors: np.ndarray  # [w, d] image vectors
+    relevance: np.ndarray  # [w] cosine to the category vector
+    caption_vectors: np.ndarray  # [w, d]
+    aspects: list[tuple[str, ...]]  # per photo
+    aspect_words: list[str]  # unique words, in `aspect_vectors` row order
+    aspect_vectors: np.ndarray  # [k, d]
+
+
+@dataclass(frozen=True)
+class ScoredCandidates:
+    scores: np.ndarray  # [n]
+    cell_weights: np.ndarray  # [n, w] how much each photo supports each candidate
+    aspect_weights: np.ndarray  # [n, k] how much each aspect word supports each candidate
+
+
+@dataclass(frozen=True)
+class ZeroShotScorer:
+    """Mixes the image, caption, aspect-word and free-text channels."""
+
+    weights: dict[str, float] = field(
+        default_factory=lambda: {"image": 1.0, "caption": 0.5, "aspects": 0.75, "query": 2.5}
+    )
+    relevance_temperature: float = 0.05
+    pooling_temperature: float = 0.05
+
+    def score(
+        self, candidates: np.ndarray, ctx: HistoryContext, query: np.ndarray | None = None
+    ) -> ScoredCandidates:
+        n, w = len(candidates), len(ctx.vectors)
+        if w == 0:
+            zeros = np.zeros(n, dtype=np.float32)
+            base = _centred(candidates @ query)[:, 0] if query is not None else zeros
+            return ScoredCandidates(base, np.zeros((n, 0), np.float32), np.zeros((n, 0), np.float32))
+        attention = _softmax(ctx.relevance / self.relevance_temperature)
+        image, image_cells = self._pooled(candidates, ctx.vectors, attention)
+        caption, caption_cells = self._pooled(candidates, ctx.caption_vectors, attention)
+        aspects, aspect_weights = self._aspects(candidates, ctx, attention)
+        total = (
+            self.weights["image"] * _z(image)
+            + self.weights["caption"] * _z(caption)
+            + self.weights["aspects"] * _z(aspects)
+        )
+        if query is not None:
+            total = total + self.weights["query"] * _z(_centred((candidates @ query)[:, None])[:, 0])
+        cells = image_cells + 0.5 * caption_cells
+        return ScoredCandidates(total.astype(np.float32), cells, aspect_weights)
+
+    def _pooled(self, candidates: np.ndarray, views: np.ndarray, attention: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Soft-max pooling over photos: a candidate that strongly matches a few relevant photos scores high."""
+        sims = _centred(candidates @ views.T) / self.pooling_temperature  # [n, w]
+        logits = sims + np.log(attention + 1e-12)[None, :]
+        peak = logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits - peak)
+        pooled = (peak[:, 0] + np.log(weights.sum(axis=1))) * self.pooling_temperature
+        return pooled, weights / weights.sum(axis=1, keepdims=True)
+
+    def _aspects(self, candidates: np.ndarray, ctx: HistoryContext, attention: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if len(ctx.aspect_words) == 0:
+            n = len(candidates)
+            return np.zeros(n, np.float32), np.zeros((n, 0), np.float32)
+        index = {word: k for k, word in enumerate(ctx.aspect_words)}
+        mass = np.zeros(len(index), dtype=np.float32)
+        for a, words in zip(attention, ctx.aspects):
+            for word in words:
+                mass[index[word]] += a
+        mass /= mass.sum()
+        contributions = _centred(candidates @ ctx.aspect_vectors.T) * mass[None, :]  # [n, k]
+        return contributions.sum(axis=1), contributions
+
+
+def _centred(sims: np.ndarray) -> np.ndarray:
+    return sims - sims.mean(axis=0, keepdims=True)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    std = x.std()
+    return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
+
+
+def _softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()

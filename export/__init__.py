@@ -1,0 +1,1 @@
+"""Export side (torch): builds model bundles for the engine and benchmark data."""

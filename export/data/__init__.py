@@ -1,0 +1,1 @@
+"""Benchmark and sample data built from registry-installed real images."""

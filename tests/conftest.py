@@ -1,0 +1,73 @@
+"""Shared fixtures: the real `lite` bundle (built once per run), real sample photos, an isolated data dir."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+# Never touch the developer's real keyring or data dir from tests.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+os.environ.pop("VISUALLENS_HOME", None)
+os.environ.pop("VISUALLENS_PASSPHRASE", None)
+
+SKIMAGE_PHOTOS = {  # real photographs shipped with scikit-image
+    "chelsea.png": "chelsea",  # a tabby cat
+    "coffee.jpg": "coffee",  # a cup of coffee
+    "rocket.jpg": "rocket",  # a rocket on the launch pad
+    "astronaut.png": "astronaut",  # an astronaut portrait
+}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network():
+    """The app promises no network at run time: any non-loopback connection attempt fails the test."""
+    original = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if self.family == socket.AF_UNIX or str(host) in ("127.0.0.1", "::1", "localhost"):
+            return original(self, address)
+        raise AssertionError(f"network access attempted during tests: {address!r}")
+
+    socket.socket.connect = guarded
+    yield
+    socket.socket.connect = original
+
+
+@pytest.fixture(scope="session")
+def lite_bundle(tmp_path_factory) -> Path:
+    """The real offline bundle; `VISUALLENS_TEST_BUNDLE` may point at a prebuilt one to save time locally."""
+    prebuilt = os.environ.get("VISUALLENS_TEST_BUNDLE")
+    if prebuilt:
+        return Path(prebuilt)
+    from export.lite.build import build_lite_bundle
+
+    return build_lite_bundle(tmp_path_factory.mktemp("bundles") / "lite")
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory) -> Path:
+    """A folder of real photographs (scikit-image samples) in PNG and JPEG."""
+    from PIL import Image
+    from skimage import data
+
+    root = tmp_path_factory.mktemp("photos")
+    for name, attr in SKIMAGE_PHOTOS.items():
+        Image.fromarray(getattr(data, attr)()).convert("RGB").save(root / name)
+    return root
+
+
+@pytest.fixture()
+def home(tmp_path, lite_bundle, monkeypatch) -> Path:
+    """An isolated VisualLens data dir with the lite bundle installed and a passphrase for unlocking."""
+    root = tmp_path / "home"
+    bundles = tmp_path / "bundles"
+    bundles.mkdir()
+    (bundles / "lite").symlink_to(lite_bundle, target_is_directory=True)
+    monkeypatch.setenv("VISUALLENS_HOME", str(root))
+    monkeypatch.setenv("VISUALLENS_BUNDLES", str(bundles))
+    monkeypatch.setenv("VISUALLENS_PASSPHRASE", "correct horse battery staple")
+    return root

@@ -1,0 +1,95 @@
+"""A broken bundle is refused with a one-line error naming the offending file."""
+
+import json
+import shutil
+
+import pytest
+
+from engine.models.bundle import BundleError, load_bundle
+from engine.models.encoders import ImageEncoder, TextEncoder
+
+
+@pytest.fixture()
+def bundle_copy(lite_bundle, tmp_path):
+    target = tmp_path / "lite"
+    shutil.copytree(lite_bundle, target)
+    return target
+
+
+def _edit_manifest(path, change):
+    manifest = json.loads((path / "manifest.json").read_text())
+    change(manifest)
+    (path / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_valid_bundle_loads_and_names_itself(lite_bundle):
+    bundle = load_bundle(lite_bundle)
+    assert bundle.name == "lite"
+    assert bundle.embedding_dim == 384
+    assert bundle.identity.startswith("lite@")
+
+
+def test_missing_folder_and_manifest(tmp_path):
+    with pytest.raises(BundleError, match="not found"):
+        load_bundle(tmp_path / "nope")
+    with pytest.raises(BundleError, match="manifest.json: missing manifest"):
+        load_bundle(tmp_path)
+
+
+def test_corrupt_onnx_file_fails_its_checksum(bundle_copy):
+    onnx_file = bundle_copy / "image_encoder.onnx"
+    data = bytearray(onnx_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    onnx_file.write_bytes(bytes(data))
+    with pytest.raises(BundleError, match=r"image_encoder\.onnx: sha256 does not match"):
+        load_bundle(bundle_copy)
+
+
+def test_truncated_file_is_named(bundle_copy):
+    tok = bundle_copy / "tokenizer.json"
+    tok.write_bytes(tok.read_bytes()[:100])
+    with pytest.raises(BundleError, match=r"tokenizer\.json: size does not match"):
+        load_bundle(bundle_copy)
+
+
+def test_missing_file_is_named(bundle_copy):
+    (bundle_copy / "text_encoder.onnx").unlink()
+    with pytest.raises(BundleError, match=r"text_encoder\.onnx: file listed in the manifest is missing"):
+        load_bundle(bundle_copy)
+
+
+def test_unsupported_schema_version(bundle_copy):
+    _edit_manifest(bundle_copy, lambda m: m.update(schema_version=99))
+    with pytest.raises(BundleError, match="schema version 99 is not supported"):
+        load_bundle(bundle_copy)
+
+
+def test_declared_embedding_width_must_match(bundle_copy):
+    _edit_manifest(bundle_copy, lambda m: m.update(embedding_dim=512))
+    with pytest.raises(BundleError, match="embedding width 384 != embedding_dim 512"):
+        load_bundle(bundle_copy)
+
+
+def test_manifest_shapes_are_checked_against_the_onnx_graph(bundle_copy):
+    def wrong_input(m):
+        m["image_encoder"]["inputs"][0]["shape"] = ["batch", 3, 320, 320]
+
+    _edit_manifest(bundle_copy, wrong_input)
+    bundle = load_bundle(bundle_copy)
+    with pytest.raises(BundleError, match=r"image_encoder\.onnx: input 'pixel_values' has shape"):
+        ImageEncoder(bundle, provider="cpu")
+
+
+def test_renamed_output_is_refused(bundle_copy):
+    def rename(m):
+        m["text_encoder"]["outputs"][0]["name"] = "sentence_embedding"
+        m["text_encoder"]["outputs"].append({"name": "embedding", "shape": ["batch", 384], "dtype": "float32"})
+
+    _edit_manifest(bundle_copy, rename)
+    with pytest.raises(BundleError, match="no output named 'sentence_embedding'"):
+        TextEncoder(load_bundle(bundle_copy), provider="cpu")
+
+
+def test_cpu_provider_serves_when_no_gpu(lite_bundle):
+    encoder = ImageEncoder(load_bundle(lite_bundle))
+    assert encoder.provider in ("CUDAExecutionProvider", "CPUExecutionProvider")

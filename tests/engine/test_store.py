@@ -1,0 +1,335 @@
+"""The SQLCipher profile store: round trips, encryption at rest, wrong keys, concurrency and crash safety."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlcipher3
+
+from engine.profile.records import Fingerprint, PhotoProfile
+from engine.profile.store import (
+    CIPHER_PAGE_SIZE,
+    SCHEMA_VERSION,
+    ProfileStore,
+    StoreBusyError,
+    StoreError,
+    WrongKeyError,
+)
+
+DIM = 8
+
+
+def make_profile(path: str, folder: str = "/photos", seed: int = 0, caption: str = "a bowl of ramen") -> PhotoProfile:
+    vector = np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
+    return PhotoProfile(
+        path=path, folder=folder, size=1000 + seed, mtime_ns=10**18 + seed, content_hash=f"hash-{seed}",
+        caption=caption, aspects=("ramen", "noodles"), vector=vector, width=640, height=480,
+    )
+
+
+def assert_same_profile(actual: PhotoProfile, expected: PhotoProfile) -> None:
+    for field in ("path", "folder", "size", "mtime_ns", "content_hash", "caption", "aspects", "width", "height"):
+        assert getattr(actual, field) == getattr(expected, field), field
+    np.testing.assert_array_equal(actual.vector, expected.vector)
+
+
+def raw_connection(path: Path, key: bytes) -> sqlcipher3.Connection:
+    """A second, independent SQLCipher connection to the store (what another process would hold)."""
+    connection = sqlcipher3.connect(str(path), isolation_level=None)
+    connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    connection.execute(f"PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE}")
+    return connection
+
+
+@pytest.fixture
+def key() -> bytes:
+    return os.urandom(32)
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "data" / "profile.db"
+
+
+@pytest.fixture
+def store(db_path, key):
+    with ProfileStore.open(db_path, key) as opened:
+        yield opened
+
+
+def test_profiles_round_trip_by_path_id_and_hash(store):
+    profiles = [make_profile(f"/photos/{i}.jpg", seed=i) for i in range(3)]
+    store.add_profiles(profiles)
+
+    ids, paths, _ = store.load_matrix()
+    assert store.count() == 3
+    for got, expected in zip(store.profiles([profiles[2].path, int(ids[0]), "/photos/missing.jpg", 10**9]),
+                             [profiles[2], profiles[0]], strict=True):
+        assert_same_profile(got, expected)
+    assert_same_profile(store.find_by_hash("hash-1"), profiles[1])
+    assert store.find_by_hash("hash-unknown") is None
+    assert store.fingerprints() == {p.path: Fingerprint(p.size, p.mtime_ns, p.content_hash) for p in profiles}
+
+
+def test_matrix_rows_are_l2_normalised_vectors_in_id_order(store):
+    profiles = [make_profile(f"/photos/{i}.jpg", seed=i) for i in range(5)]
+    store.add_profiles(profiles)
+
+    ids, paths, matrix = store.load_matrix()
+
+    assert ids.dtype == np.int64 and matrix.dtype == np.float32 and matrix.shape == (5, DIM)
+    assert list(ids) == sorted(ids)
+    assert paths == [p.path for p in profiles]
+    expected = np.stack([p.vector / np.linalg.norm(p.vector) for p in profiles])
+    np.testing.assert_allclose(matrix, expected, rtol=1e-6)
+
+
+def test_empty_store_gives_an_empty_matrix(store):
+    ids, paths, matrix = store.load_matrix()
+    assert (ids.shape, paths, matrix.shape) == ((0,), [], (0, 0))
+
+
+def test_upsert_by_path_keeps_the_id_and_replaces_the_profile(store):
+    store.add_profiles([make_profile("/photos/a.jpg", seed=1)])
+    [first_id], _, _ = store.load_matrix()
+
+    replacement = make_profile("/photos/a.jpg", seed=2, caption="a plate of sushi")
+    store.add_profiles([replacement])
+
+    [second_id], _, _ = store.load_matrix()
+    assert second_id == first_id and store.count() == 1
+    assert_same_profile(store.profiles(["/photos/a.jpg"])[0], replacement)
+
+
+def test_vectors_of_another_size_are_refused(store):
+    store.add_profiles([make_profile("/photos/a.jpg")])
+    other = PhotoProfile("/photos/b.jpg", "/photos", 1, 1, "h", "c", (), np.ones(DIM + 1), 1, 1)
+
+    with pytest.raises(StoreError, match=r"different sizes \[8, 9\]"):
+        store.add_profiles([other])
+    assert store.count() == 1
+
+
+def test_move_and_touch_keep_the_profile(store):
+    store.add_profiles([make_profile("/photos/a.jpg", seed=1), make_profile("/photos/b.jpg", seed=2)])
+
+    store.move("/photos/a.jpg", "/photos/b.jpg", "/photos", 5, 6)  # a renamed over b
+    store.touch("/photos/b.jpg", 7, 8)
+
+    [moved] = store.profiles(["/photos/b.jpg"])
+    assert (moved.caption, moved.content_hash) == ("a bowl of ramen", "hash-1")
+    assert store.fingerprints() == {"/photos/b.jpg": Fingerprint(7, 8, "hash-1")}
+    with pytest.raises(StoreError, match="cannot move /photos/a.jpg: it is not in store"):
+        store.move("/photos/a.jpg", "/photos/c.jpg", "/photos", 1, 1)
+    with pytest.raises(StoreError, match="cannot update /photos/a.jpg"):
+        store.touch("/photos/a.jpg", 1, 1)
+
+
+def test_remove_folder_matches_whole_path_components(store):
+    inside = ["/a/b/1.jpg", "/a/b/sub/2.jpg"]
+    outside = ["/a/bc/3.jpg", "/a/b.jpg", "/a/b0/4.jpg", "/a/5.jpg"]
+    store.add_profiles([make_profile(p, folder="/a", seed=i) for i, p in enumerate(inside + outside)])
+    store.record_failure("/a/b/broken.jpg", "/a", 1, 1, "truncated JPEG")
+    store.record_failure("/a/bc/broken.jpg", "/a", 1, 1, "truncated JPEG")
+
+    assert set(store.fingerprints("/a/b/")) == set(inside)
+    assert store.remove_folder("/a/b/") == 2
+
+    assert set(store.fingerprints()) == set(outside)
+    assert [f.path for f in store.failures()] == ["/a/bc/broken.jpg"]
+    assert store.remove(["/a/5.jpg", "/a/not-there.jpg"]) == 1
+
+
+def test_failures_are_kept_until_the_file_indexes(store):
+    store.record_failure("/photos/bad.jpg", "/photos", 10, 20, "cannot identify image file")
+    store.record_failure("/photos/worse.jpg", "/photos", 1, 2, "truncated")
+
+    [bad, worse] = store.failures()
+    assert (bad.path, bad.size, bad.mtime_ns, bad.reason) == ("/photos/bad.jpg", 10, 20, "cannot identify image file")
+
+    store.add_profiles([make_profile("/photos/bad.jpg")])
+    assert [f.path for f in store.failures()] == ["/photos/worse.jpg"]
+    assert store.clear_failures(["/photos/worse.jpg"]) == 1
+    assert store.failures() == []
+
+
+def test_folders_exclusions_and_meta(store):
+    store.add_folder("/photos")
+    store.add_folder("/more")
+    store.add_folder("/photos")
+    store.add_exclusion("/photos/private")
+    store.set_meta("bundle", "lite-1")
+    store.set_meta("bundle", "lite-2")
+
+    assert store.folders() == ["/photos", "/more"]
+    assert store.exclusions() == ["/photos/private"]
+    assert (store.get_meta("bundle"), store.get_meta("missing")) == ("lite-2", None)
+    store.remove_folder_entry("/more")
+    store.remove_exclusion("/photos/private")
+    assert (store.folders(), store.exclusions()) == (["/photos"], [])
+
+
+def test_wrong_key_fails_before_writing_anything(db_path, key):
+    with ProfileStore.open(db_path, key) as store:
+        store.add_profiles([make_profile("/photos/a.jpg")])
+    files_before = {p.name: p.read_bytes() for p in db_path.parent.iterdir()}
+
+    with pytest.raises(WrongKeyError, match=f"cannot decrypt {db_path}: wrong key"):
+        ProfileStore.open(db_path, os.urandom(32))
+
+    assert {p.name: p.read_bytes() for p in db_path.parent.iterdir()} == files_before
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path, key):
+    plain = tmp_path / "plain.db"
+    sqlcipher3.connect(str(plain)).execute("CREATE TABLE t(x)")
+
+    with pytest.raises(WrongKeyError, match="not a VisualLens store"):
+        ProfileStore.open(plain, key)
+
+
+def test_nothing_readable_in_database_wal_or_shm(db_path, key):
+    secret_path = "/home/alice/VerySecretHolidayFolder/beach.jpg"
+    profile = make_profile(secret_path, caption="alice kissing bob on the beach at sunset", seed=7)
+    secrets = [profile.caption.encode(), b"VerySecretHolidayFolder", profile.vector.tobytes()[:16], b"noodles"]
+
+    def readable_files() -> dict[str, list[bytes]]:
+        found = {}
+        for file in db_path.parent.iterdir():
+            data = file.read_bytes()
+            found[file.name] = [secret for secret in secrets if secret in data]
+        return found
+
+    with ProfileStore.open(db_path, key) as store:
+        store.add_profiles([profile])
+        store.record_failure(secret_path.replace("beach", "party"), "/home/alice", 1, 1, "truncated")
+        wal = Path(f"{db_path}-wal")
+        assert wal.stat().st_size > 0  # the profile is still in the WAL, not yet checkpointed
+        assert readable_files() == {"profile.db": [], "profile.db-wal": [], "profile.db-shm": []}
+    assert readable_files() == {"profile.db": []}
+
+
+def test_store_files_are_private(db_path, key):
+    with ProfileStore.open(db_path, key) as store:
+        store.add_profiles([make_profile("/photos/a.jpg")])
+        modes = {p.name: p.stat().st_mode & 0o777 for p in db_path.parent.iterdir()}
+    assert modes == {"profile.db": 0o600, "profile.db-wal": 0o600, "profile.db-shm": 0o600}
+
+
+def test_schema_version_is_recorded_and_newer_stores_are_refused(db_path, key):
+    ProfileStore.open(db_path, key).close()
+    connection = raw_connection(db_path, key)
+    assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}; this VisualLens reads up to"):
+        ProfileStore.open(db_path, key)
+
+
+def test_a_long_write_elsewhere_makes_writes_busy_not_corrupt(db_path, key):
+    ProfileStore.open(db_path, key).close()
+    other = raw_connection(db_path, key)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO meta(key, value) VALUES ('writer', 'other')")
+
+    with ProfileStore.open(db_path, key, busy_timeout=0.2) as store:
+        assert store.get_meta("writer") is None  # readers are not blocked, and see only committed data
+        with pytest.raises(StoreBusyError, match=f"store {db_path} is busy"):
+            store.add_profiles([make_profile("/photos/a.jpg")])
+        other.execute("COMMIT")
+        store.add_profiles([make_profile("/photos/a.jpg")])
+        assert (store.get_meta("writer"), store.count(), store.integrity_ok()) == ("other", 1, True)
+    other.close()
+
+
+def test_threads_can_share_one_store(store):
+    def write(start: int) -> None:
+        for i in range(start, start + 20):
+            store.add_profiles([make_profile(f"/photos/{i}.jpg", seed=i)])
+
+    threads = [threading.Thread(target=write, args=(start,)) for start in (0, 100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert store.count() == 40
+
+
+def test_wipe_all_and_destroy_files(db_path, key):
+    with ProfileStore.open(db_path, key) as store:
+        store.add_profiles([make_profile("/photos/a.jpg")])
+        store.add_folder("/photos")
+        store.set_meta("bundle", "lite")
+        store.wipe_all()
+        assert (store.count(), store.folders(), store.get_meta("bundle"), store.integrity_ok()) == (0, [], None, True)
+
+    ProfileStore.destroy_files(db_path)
+    assert list(db_path.parent.iterdir()) == []
+
+
+WRITER = """
+import sys
+import numpy as np
+from pathlib import Path
+from engine.profile.records import PhotoProfile
+from engine.profile.store import ProfileStore
+
+path, key, prefix, batches = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+with ProfileStore.open(path, key, busy_timeout=30) as store:
+    for batch in range(batches):
+        store.add_profiles([
+            PhotoProfile(f"{prefix}/{batch}-{i}.jpg", prefix, 1, 1, f"{prefix}-{batch}-{i}", "caption", ("a",),
+                         np.full(8, i + 1.0), 1, 1)
+            for i in range(20)
+        ])
+        print(batch, flush=True)
+"""
+
+
+def start_writer(db_path: Path, key: bytes, prefix: str, batches: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(db_path), key.hex(), prefix, str(batches)],
+        stdout=subprocess.PIPE, text=True,
+    )
+
+
+def test_two_processes_write_one_store_without_losing_rows(db_path, key):
+    ProfileStore.open(db_path, key).close()
+    writers = [start_writer(db_path, key, prefix, batches=15) for prefix in ("/one", "/two")]
+    for writer in writers:
+        writer.communicate(timeout=120)
+    assert [writer.returncode for writer in writers] == [0, 0]
+
+    with ProfileStore.open(db_path, key) as store:
+        assert store.count() == 2 * 15 * 20
+        assert store.integrity_ok()
+
+
+def test_kill_9_mid_indexing_keeps_every_committed_batch_and_no_partial_one(db_path, key):
+    ProfileStore.open(db_path, key).close()
+    last_committed = -1
+    with start_writer(db_path, key, "/photos", batches=100_000) as writer:
+        for line in writer.stdout:
+            last_committed = int(line)
+            if last_committed >= 30:
+                break
+        writer.send_signal(signal.SIGKILL)
+    assert last_committed >= 30 and writer.returncode == -signal.SIGKILL
+
+    with ProfileStore.open(db_path, key) as store:
+        assert store.integrity_ok()
+        count = store.count()
+        assert count >= (last_committed + 1) * 20
+        assert count % 20 == 0  # each batch is one transaction: all of it or none
+        committed = store.fingerprints()
+        assert all(f"/photos/{batch}-{i}.jpg" in committed for batch in range(last_committed + 1) for i in range(20))
