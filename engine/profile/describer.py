@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ class LabelDescriber:
         path = bundle.file(section["file"])
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))["labels"]
-            labels = [Label(name=e["name"], parents=tuple(e.get("parents", ()))) for e in raw]
+            labels = [Label(name=_plain(e["name"]), parents=tuple(e.get("parents", ()))) for e in raw]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BundleError(f"{path}: unreadable label list ({exc})") from exc
         return cls(labels)
@@ -78,6 +79,11 @@ class LabelDescriber:
                 scores[parent] += p * (0.8**depth) * 0.7
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
         return tuple(word for word, _ in ranked[:MAX_ASPECTS])
+
+
+def _plain(name: str) -> str:
+    """'ram (adult male sheep)' -> 'ram': the disambiguation helps the text encoder, not a caption."""
+    return re.sub(r"\s*\([^)]*\)", "", name).strip() or name
 
 
 def _article(noun: str) -> str:

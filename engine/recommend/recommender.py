@@ -15,7 +15,7 @@ from engine.imaging.grid import GridLayout, grid_side, gridify, highlight_cells
 from engine.models.encoders import TextEncoder
 from engine.profile.records import PhotoProfile
 from engine.recommend.candidates import CandidateEmbedder
-from engine.recommend.retrieval import category_vector, top_w
+from engine.recommend.retrieval import category_vector, top_w, unit
 from engine.recommend.scorer import HistoryContext, ZeroShotScorer
 
 GRID_CELL = 112
@@ -84,7 +84,10 @@ class Recommender:
         timings: dict[str, float] = {}
         tick = time.perf_counter()
         cand_vectors = self.embedder.vectors(candidates)
-        v_c = category_vector(self.embedder.vectors(category_items))
+        # Retrieve along the direction from the user's average photo towards the category: near-blank or
+        # generic photos sit close to every mean and would otherwise top every query (hubness).
+        library_mean = matrix.mean(axis=0) if len(matrix) else 0.0
+        v_c = unit(category_vector(self.embedder.vectors(category_items)) - library_mean)
         timings["candidates"] = _ms(tick)
 
         tick = time.perf_counter()
@@ -143,7 +146,7 @@ def _profile_aspects(ctx: HistoryContext, limit: int = 8) -> tuple[str, ...]:
     counts: dict[str, float] = {}
     for rel, group in zip(ctx.relevance, ctx.aspects):
         for word in group:
-            counts[word] = counts.get(word, 0.0) + float(rel)
+            counts[word] = counts.get(word, 0.0) + max(float(rel), 0.0)
     return tuple(sorted(counts, key=lambda w: (-counts[w], w))[:limit])
 
 

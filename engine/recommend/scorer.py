@@ -39,7 +39,7 @@ class ZeroShotScorer:
     weights: dict[str, float] = field(
         default_factory=lambda: {"image": 1.0, "caption": 0.5, "aspects": 0.75, "query": 2.5}
     )
-    relevance_temperature: float = 0.05
+    relevance_temperature: float = 0.1
     pooling_temperature: float = 0.05
 
     def score(
