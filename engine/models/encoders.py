@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from collections import OrderedDict
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -11,6 +11,8 @@ from tokenizers import Tokenizer
 from engine.imaging.preprocess import PreprocessSpec
 from engine.models.bundle import Bundle, BundleError
 from engine.models.sessions import active_provider, open_session
+
+MEMO_SIZE = 20_000
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class TextEncoder:
         self.session = open_session(bundle.file(section["file"]), section, provider, threads)
         self.dim = bundle.embedding_dim
         self._input_names = {i.name for i in self.session.get_inputs()}
-        self._cached = lru_cache(maxsize=4096)(self._encode_one)
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Unit-norm embeddings, one row per text."""
@@ -70,12 +72,23 @@ class TextEncoder:
             rows.append(self.session.run(["embedding"], {k: v for k, v in feeds.items() if k in self._input_names})[0])
         return _unit_rows(np.concatenate(rows))
 
-    def encode_one(self, text: str) -> np.ndarray:
-        """Embedding of a single string (cached: queries and aspect words repeat)."""
-        return self._cached(text)
+    def encode_cached(self, texts: list[str]) -> np.ndarray:
+        """Like `encode`, but memoised per string (captions, aspect words and item names repeat across
+        queries); the misses are encoded in one batch. The memo lives in memory only."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            for text, row in zip(missing, self.encode(missing)):
+                self._memo[text] = row
+        rows = []
+        for text in texts:
+            self._memo.move_to_end(text)
+            rows.append(self._memo[text])
+        while len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
 
-    def _encode_one(self, text: str) -> np.ndarray:
-        return self.encode([text])[0]
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode_cached([text])[0]
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:

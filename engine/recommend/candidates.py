@@ -42,7 +42,7 @@ class CandidateEmbedder:
         return np.stack([self._image_cache.get(str(i.image), zero) if i.image else zero for i in items])
 
     def text_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
-        return self.text_encoder.encode([item_text(i) for i in items])
+        return self.text_encoder.encode_cached([item_text(i) for i in items])
 
     def vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         """The candidate vector: picture and text embeddings averaged (text alone when there is no picture)."""

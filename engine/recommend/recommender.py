@@ -84,10 +84,11 @@ class Recommender:
         timings: dict[str, float] = {}
         tick = time.perf_counter()
         cand_vectors = self.embedder.vectors(candidates)
+        item_vectors = cand_vectors if category_items is candidates else self.embedder.vectors(category_items)
         # Retrieve along the direction from the user's average photo towards the category: near-blank or
         # generic photos sit close to every mean and would otherwise top every query (hubness).
         library_mean = matrix.mean(axis=0) if len(matrix) else 0.0
-        v_c = unit(category_vector(self.embedder.vectors(category_items)) - library_mean)
+        v_c = unit(category_vector(item_vectors) - library_mean)
         timings["candidates"] = _ms(tick)
 
         tick = time.perf_counter()
@@ -129,10 +130,10 @@ class Recommender:
         return HistoryContext(
             vectors=vectors.astype(np.float32).reshape(len(profiles), dim),
             relevance=relevance,
-            caption_vectors=np.stack([self.text_encoder.encode_one(c) for c in captions]) if captions else np.zeros((0, dim), np.float32),
+            caption_vectors=self.text_encoder.encode_cached(captions),
             aspects=aspects,
             aspect_words=words,
-            aspect_vectors=np.stack([self.text_encoder.encode_one(w) for w in words]) if words else np.zeros((0, dim), np.float32),
+            aspect_vectors=self.text_encoder.encode_cached(words),
         )
 
 
