@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +168,7 @@ class Indexer:
                 self.store.move(existing.path, entry.path, entry.folder, entry.size, entry.mtime_ns)
                 report.moved += 1
             else:
-                self.store.add_profiles([_copy_profile(existing, entry)])
+                self.store.add_profiles([replace(existing, path=entry.path, folder=entry.folder, size=entry.size, mtime_ns=entry.mtime_ns)])
                 report.added += 1
         return fresh
 
@@ -202,18 +202,3 @@ class Indexer:
                 report.updated += 1
             else:
                 report.added += 1
-
-
-def _copy_profile(profile: PhotoProfile, entry: FileEntry) -> PhotoProfile:
-    return PhotoProfile(
-        path=entry.path,
-        folder=entry.folder,
-        size=entry.size,
-        mtime_ns=entry.mtime_ns,
-        content_hash=profile.content_hash,
-        caption=profile.caption,
-        aspects=profile.aspects,
-        vector=profile.vector,
-        width=profile.width,
-        height=profile.height,
-    )
