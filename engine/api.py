@@ -14,7 +14,7 @@ from engine.catalog.loaders import load_catalog
 from engine.home import Home, Settings
 from engine.models.bundle import Bundle, BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
-from engine.profile.describer import LabelDescriber
+from engine.profile.describers import load_describer
 from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
 from engine.profile.store import ProfileStore
@@ -127,7 +127,7 @@ class VisualLens:
         self.store.set_meta(BUNDLE_META, self.bundle.identity)
         for folder in resolved:
             self.store.add_folder(str(folder))
-        indexer = Indexer(self.store, self.image_encoder, LabelDescriber.from_bundle(self.bundle))
+        indexer = Indexer(self.store, self.image_encoder, load_describer(self.bundle))
         report = indexer.run(resolved, progress=progress, should_stop=should_stop)
         self._matrix = None
         return report

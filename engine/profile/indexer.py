@@ -15,13 +15,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.preprocess import to_tensor
 from engine.library.fingerprint import content_hash, plan_changes
 from engine.library.scan import FileEntry, scan_folders
 from engine.models.encoders import ImageEncoder
-from engine.profile.describer import LabelDescriber
+from engine.profile.description import Describer
 from engine.profile.records import PhotoProfile
 from engine.profile.store import ProfileStore
 
@@ -60,7 +61,7 @@ class _Decoded:
     entry: FileEntry
     digest: str
     tensor: np.ndarray | None = None
-    size: tuple[int, int] = (0, 0)
+    image: Image.Image | None = None
     error: str | None = None
 
 
@@ -71,7 +72,7 @@ class Indexer:
         self,
         store: ProfileStore,
         encoder: ImageEncoder,
-        describer: LabelDescriber,
+        describer: Describer,
         batch_size: int = 16,
         decode_workers: int | None = None,
     ):
@@ -141,7 +142,7 @@ class Indexer:
             return _Decoded(entry, digest)  # same content already profiled: reused without decoding
         try:
             img = open_oriented(entry.path, self.encoder.spec.resize_size)
-            return _Decoded(entry, digest, to_tensor(img, self.encoder.spec), img.size)
+            return _Decoded(entry, digest, to_tensor(img, self.encoder.spec), img)
         except ImageDecodeError as exc:
             return _Decoded(entry, digest, error=str(exc))
 
@@ -177,9 +178,9 @@ class Indexer:
         if not batch:
             return
         out = self.encoder.encode(np.stack([b.tensor for b in batch]))
+        descriptions = self.describer.describe_batch([b.image for b in batch], out)
         profiles = []
-        for i, item in enumerate(batch):
-            description = self.describer.describe(out.label_probs[i])
+        for i, (item, description) in enumerate(zip(batch, descriptions)):
             profiles.append(
                 PhotoProfile(
                     path=item.entry.path,
@@ -190,8 +191,8 @@ class Indexer:
                     caption=description.caption,
                     aspects=description.aspects,
                     vector=out.embeddings[i],
-                    width=item.size[0],
-                    height=item.size[1],
+                    width=item.image.width,
+                    height=item.image.height,
                 )
             )
         self.store.add_profiles(profiles)

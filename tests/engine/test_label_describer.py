@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from engine.profile.describer import MAX_ASPECTS, MAX_CAPTION_WORDS, Label, LabelDescriber
+from engine.profile.description import MAX_ASPECTS, MAX_CAPTION_WORDS
+from engine.profile.label_describer import Label, LabelDescriber
 
 LABELS = [
     Label("tabby", ("cat", "feline", "carnivore")),

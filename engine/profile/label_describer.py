@@ -5,26 +5,21 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from engine.models.bundle import Bundle, BundleError
-
-MAX_CAPTION_WORDS = 30
-MAX_ASPECTS = 6
+from engine.models.encoders import ImageBatchOutput
+from engine.profile.description import MAX_ASPECTS, MAX_CAPTION_WORDS, Description
 
 
 @dataclass(frozen=True)
 class Label:
     name: str
     parents: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Description:
-    caption: str
-    aspects: tuple[str, ...]
 
 
 class LabelDescriber:
@@ -42,9 +37,7 @@ class LabelDescriber:
 
     @classmethod
     def from_bundle(cls, bundle: Bundle) -> LabelDescriber:
-        section = bundle.manifest.get("describer") or {}
-        if section.get("kind") != "labels":
-            raise BundleError(f"{bundle.path / 'manifest.json'}: describer kind {section.get('kind')!r} is not supported")
+        section = bundle.manifest["describer"]
         path = bundle.file(section["file"])
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))["labels"]
@@ -52,6 +45,11 @@ class LabelDescriber:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise BundleError(f"{path}: unreadable label list ({exc})") from exc
         return cls(labels)
+
+    def describe_batch(self, images: Sequence[Image.Image], encoded: ImageBatchOutput) -> list[Description]:
+        if encoded.label_probs is None:
+            raise BundleError("the image encoder has no `label_probs` output, which the labels describer needs")
+        return [self.describe(row) for row in encoded.label_probs]
 
     def describe(self, probs: np.ndarray) -> Description:
         order = np.argsort(probs)[::-1][: self.top_k]
