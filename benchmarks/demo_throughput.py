@@ -12,7 +12,6 @@ import os
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
 from engine.api import initialise, unlock
 from engine.catalog.loaders import load_catalog

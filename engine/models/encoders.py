@@ -51,7 +51,10 @@ class TextEncoder:
             raise BundleError(f"{tokenizer_path}: cannot load tokenizer ({exc})") from exc
         max_length = int(section.get("max_length", 128))
         self.tokenizer.enable_truncation(max_length=max_length)
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
+        # `max_length` padding for towers with a fixed context (open_clip: 77 tokens, pad id 0); else the longest.
+        fixed = max_length if section.get("padding") == "max_length" else None
+        pad_id = section.get("pad_id", self.tokenizer.token_to_id("[PAD]") or 0)
+        self.tokenizer.enable_padding(pad_id=int(pad_id), length=fixed)
         self.session = open_session(bundle.file(section["file"]), section, provider, threads)
         self.dim = bundle.embedding_dim
         self._input_names = {i.name for i in self.session.get_inputs()}

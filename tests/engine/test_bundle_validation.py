@@ -93,3 +93,16 @@ def test_renamed_output_is_refused(bundle_copy):
 def test_cpu_provider_serves_when_no_gpu(lite_bundle):
     encoder = ImageEncoder(load_bundle(lite_bundle))
     assert encoder.provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+def test_fixed_length_padding_follows_the_manifest(bundle_copy, lite_bundle):
+    def fixed(m):
+        m["text_encoder"].update(max_length=24, padding="max_length", pad_id=0)
+
+    _edit_manifest(bundle_copy, fixed)
+    encoder = TextEncoder(load_bundle(bundle_copy), provider="cpu")
+    encodings = encoder.tokenizer.encode_batch(["a cat", "a much longer sentence about a cup of coffee"])
+    assert [len(e.ids) for e in encodings] == [24, 24]
+    assert encodings[0].ids[-1] == 0
+    default = TextEncoder(load_bundle(lite_bundle), provider="cpu")  # pads to the longest
+    assert abs(float(encoder.encode(["a cat"])[0] @ default.encode(["a cat"])[0]) - 1.0) < 1e-5

@@ -4,7 +4,6 @@ import os
 import shutil
 import tempfile
 
-import pytest
 
 from engine.api import initialise, unlock
 from engine.home import Home

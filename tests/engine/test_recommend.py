@@ -1,7 +1,6 @@
 """Recommendations follow the user's photos, with evidence that points at the photos that drove them."""
 
 import json
-import shutil
 
 import numpy as np
 import pytest
