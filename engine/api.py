@@ -42,14 +42,15 @@ class SearchHit:
     aspects: tuple[str, ...]
 
 
-def initialise(home: Home, passphrase: str | None, use_keyring: bool) -> None:
-    """Create the wrapped store key and an empty encrypted store."""
+def initialise(home: Home, passphrase: str | None, use_keyring: bool, bundle: str = "lite") -> None:
+    """Create the wrapped store key and an empty encrypted store that `bundle` will serve."""
     keys = KeyManager(home.root)
     home.ensure()
     key = keys.create(passphrase=passphrase, use_keyring=use_keyring)
     ProfileStore.open(home.store_path, key).close()
-    if not home.settings_path.exists():
-        home.save_settings(Settings())
+    settings = home.load_settings()
+    settings.bundle = bundle
+    home.save_settings(settings)
 
 
 def unlock(home: Home, passphrase: str | None = None) -> VisualLens:

@@ -105,6 +105,7 @@ def _session() -> Iterator[VisualLens]:
 @app.command()
 def init(
     keyring: Optional[bool] = typer.Option(None, "--keyring/--no-keyring", help="Protect the key with the OS keyring (default: when one works)."),
+    bundle: str = typer.Option("lite", "--bundle", help="Model bundle: a name under VISUALLENS_BUNDLES or a folder."),
 ) -> None:
     """Create an encrypted profile in the data dir (VISUALLENS_HOME, else the platform's user data dir)."""
     home = _home()
@@ -118,7 +119,7 @@ def init(
             raise KeyringUnavailableError(
                 f"no working OS keyring here: set {PASSPHRASE_ENV} or run `visuallens init` on a terminal to choose a passphrase"
             )
-        initialise(home, passphrase=passphrase, use_keyring=use_keyring)
+        initialise(home, passphrase=passphrase, use_keyring=use_keyring, bundle=bundle)
     how = " and ".join(p for p, on in (("the OS keyring", use_keyring), ("your passphrase", bool(passphrase))) if on)
     out.print(f"Created an encrypted profile in [bold]{home.root}[/], protected by {how}.")
 
