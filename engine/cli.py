@@ -144,20 +144,20 @@ def index(
                 task = bar.add_task("Indexing", total=None)
 
                 def on_progress(p) -> None:
-                    bar.update(task, completed=p.done, total=p.total, description=f"Indexing {Path(p.path).name[:30]}")
+                    bar.update(task, completed=p.done, total=p.total, description=f"Indexing {_shown(Path(p.path).name)[:30]}")
 
                 report = lens.index(paths, progress=on_progress)
     summary = {
         "scanned": report.scanned, "added": report.added, "updated": report.updated, "moved": report.moved,
         "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
-        "failed": [{"path": p, "reason": r} for p, r in report.failed],
+        "failed": [{"path": _shown(p), "reason": r} for p, r in report.failed],
         "seconds": round(report.seconds, 2), "images_per_second": round(report.images_per_second, 1),
     }
     if as_json:
         out.print_json(json.dumps(summary))
         return
     for path, reason in report.failed:
-        err.print(f"[yellow]skipped[/] {path}: {reason}", highlight=False)
+        err.print(f"[yellow]skipped[/] {_shown(path)}: {reason}", highlight=False)
     out.print(
         f"{report.scanned} photos scanned: {report.added} added, {report.updated} updated, {report.moved} moved, "
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} skipped "
@@ -258,6 +258,11 @@ def wipe_command(yes: bool = typer.Option(False, "--yes", help="Do not ask for c
 def version() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+def _shown(path: str) -> str:
+    """A path fit for a terminal or JSON: undecodable name bytes become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _progress(disable: bool) -> Progress:

@@ -140,6 +140,8 @@ def _is_hidden(info: os.stat_result) -> bool:
 
 
 def _file_problem(path: str, info: os.stat_result) -> ScanProblem | None:
+    if not _is_utf8(path):
+        return ScanProblem(path, "file name is not valid UTF-8: rename it to index it")
     if not stat.S_ISREG(info.st_mode):
         return ScanProblem(path, "not a regular file")
     if info.st_size == 0:
@@ -147,6 +149,15 @@ def _file_problem(path: str, info: os.stat_result) -> ScanProblem | None:
     if not os.access(path, os.R_OK):
         return ScanProblem(path, "permission denied: cannot read file")
     return None
+
+
+def _is_utf8(path: str) -> bool:
+    """Names with undecodable bytes (surrogate escapes) cannot be stored as text in the profile."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _os_reason(what: str, exc: OSError) -> str:

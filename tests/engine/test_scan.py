@@ -90,13 +90,15 @@ def test_broken_symlink_and_empty_file_are_reported(tmp_path):
     ]
 
 
-def test_non_utf8_file_name_is_found_and_usable(tmp_path):
+def test_non_utf8_file_name_is_reported_not_crashed_on(tmp_path):
     raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9-\xff.jpg")  # Latin-1 bytes, invalid UTF-8
     with open(raw, "wb") as file:
         file.write(b"photo bytes")
-    [entry] = scan_folders([tmp_path]).files
-    assert os.fsencode(entry.path) == raw
-    assert os.stat(entry.path).st_size == entry.size == 11
+    make(tmp_path / "ok.jpg")
+    result = scan_folders([tmp_path])
+    assert [os.path.basename(e.path) for e in result.files] == ["ok.jpg"]
+    [problem] = result.problems
+    assert os.fsencode(problem.path) == raw and "not valid UTF-8" in problem.reason
 
 
 def test_excluded_folders_are_skipped(tmp_path):
