@@ -16,8 +16,10 @@ from engine.models.bundle import MANIFEST, SCHEMA_VERSION, load_bundle
 from export.bundle_io import built_by, file_entries, staged_bundle
 from export.captioner.export import export_captioner
 from export.clip.towers import export_clip_towers
+from export.quantize import check_precision
 
-PRECISIONS = ("fp32", "fp16", "int8")
+# The captioner runs on the CPU during indexing: an fp16 bundle (for GPU towers) keeps an fp32 captioner.
+CAPTIONER_PRECISION = {"fp32": "fp32", "fp16": "fp32", "int8": "int8"}
 
 
 def build_clip_bundle(
@@ -30,12 +32,11 @@ def build_clip_bundle(
     progress: Progress | None = None,
 ) -> Path:
     """Export `clip` (open_clip `MODEL[:PRETRAINED|PATH]`) and `captioner` (HF id or folder) into a bundle at `out`."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    check_precision(precision)
     progress = progress or Progress(disable=True)
     with staged_bundle(out, force, prefix="visuallens-clip-") as (folder, _work):
         towers = export_clip_towers(clip, folder, precision=precision, progress=progress)
-        describer = export_captioner(captioner, folder, precision=precision, progress=progress)
+        describer = export_captioner(captioner, folder, precision=CAPTIONER_PRECISION[precision], progress=progress)
         now = datetime.now(timezone.utc)
         manifest = {
             "schema_version": SCHEMA_VERSION,

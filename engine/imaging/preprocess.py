@@ -56,11 +56,14 @@ class PreprocessSpec:
 
 def to_tensor(img: Image.Image, spec: PreprocessSpec) -> np.ndarray:
     """Resize shortest edge to `resize_size`, centre-crop `image_size`, normalise; returns CHW float32."""
-    scale = spec.resize_size / min(img.width, img.height)
-    size = (max(spec.image_size, round(img.width * scale)), max(spec.image_size, round(img.height * scale)))
+    # Rounding as torchvision's Resize (long side truncated) and CenterCrop (offsets rounded), which
+    # open_clip and most exporters use: the engine then feeds the encoder bit-identical pixels.
+    short, long = sorted((img.width, img.height))
+    other = max(spec.image_size, int(spec.resize_size * long / short))
+    size = (spec.resize_size, other) if img.width == short else (other, spec.resize_size)
     img = img.resize(size, _INTERPOLATION[spec.interpolation], reducing_gap=None)
-    left = (img.width - spec.image_size) // 2
-    top = (img.height - spec.image_size) // 2
+    left = int(round((img.width - spec.image_size) / 2))
+    top = int(round((img.height - spec.image_size) / 2))
     img = img.crop((left, top, left + spec.image_size, top + spec.image_size))
     arr = np.asarray(img, dtype=np.float32) / 255.0
     arr = (arr - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)

@@ -39,8 +39,13 @@ def open_session(
 ) -> ort.InferenceSession:
     """Open an ONNX model and check its inputs/outputs against the manifest's declaration."""
     try:
+        # onnxruntime's NchwcTransformer crashes loading fp16 graphs on x86 CPUs (onnxruntime issue #28392).
+        disabled = ["NchwcTransformer"] if declared.get("precision") == "fp16" else None
         session = ort.InferenceSession(
-            str(path), sess_options=session_options(threads), providers=preferred_providers(provider)
+            str(path),
+            sess_options=session_options(threads),
+            providers=preferred_providers(provider),
+            disabled_optimizers=disabled,
         )
     except BundleError:
         raise

@@ -1,0 +1,102 @@
+"""Captions from a real image-to-text model (manifest `describer.kind == "captioner"`), run with ONNX Runtime.
+
+The bundle holds optimum's `encoder_model.onnx` and `decoder_model_merged.onnx`, the model's `tokenizer.json`,
+its own image preprocessing and generation settings. Aspect words are the vocabulary entries the caption names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tokenizers import Tokenizer
+
+from engine.imaging.preprocess import PreprocessSpec, to_tensor
+from engine.imaging.squash import squash_to_tensor
+from engine.models.bundle import Bundle, BundleError
+from engine.models.encoders import ImageBatchOutput
+from engine.models.sessions import active_provider, open_session
+from engine.profile.aspect_vocabulary import AspectVocabulary
+from engine.profile.caption_search import GenerationSettings, Hypothesis, MergedDecoder
+from engine.profile.description import MAX_CAPTION_WORDS, Description
+
+KIND = "captioner"
+_RESIZERS = {"squash": squash_to_tensor, "shortest_edge": to_tensor}
+
+
+class CaptionDescriber:
+    """Encodes a batch once, decodes captions greedily or with beam search, and picks aspect words from them."""
+
+    def __init__(self, root: Path, section: dict[str, Any], provider: str = "auto", threads: int | None = None):
+        preprocess = section["preprocess"]
+        resize = preprocess.get("resize", "shortest_edge")
+        if resize not in _RESIZERS:
+            raise BundleError(f"{root / 'manifest.json'}: captioner resize {resize!r} is not supported")
+        self.spec = PreprocessSpec.from_manifest(preprocess)
+        self._to_tensor = _RESIZERS[resize]
+        self.settings = GenerationSettings.from_manifest(section["generation"])
+        io = section["io"]
+        self.encoder = open_session(root / section["encoder"], io["encoder"], provider, threads)
+        decoder_path = root / section["decoder"]
+        self.decoder = MergedDecoder(open_session(decoder_path, io["decoder"], provider, threads), decoder_path)
+        self._encoder_input = io["encoder"]["inputs"][0]["name"]
+        self._encoder_output = io["encoder"]["outputs"][0]["name"]
+        self.tokenizer = _load_tokenizer(root / section["tokenizer"])
+        self.vocabulary = AspectVocabulary.from_file(root / section["aspect_vocabulary"])
+        self.provider = active_provider(self.encoder)
+
+    @classmethod
+    def from_bundle(cls, bundle: Bundle, provider: str = "auto", threads: int | None = None) -> CaptionDescriber:
+        section = bundle.manifest.get("describer") or {}
+        kind = section.get("kind")
+        if kind != KIND:
+            raise BundleError(f"{bundle.path / 'manifest.json'}: describer kind {kind!r} is not {KIND!r}")
+        return cls(bundle.path, section, provider, threads)
+
+    def describe_batch(self, images: Sequence[Image.Image], encoded: ImageBatchOutput) -> list[Description]:
+        """`encoded` (the bundle's retrieval embeddings) is not needed: the captioner has its own encoder."""
+        return [self.describe_caption(caption) for caption in self.captions(images)]
+
+    def describe_caption(self, caption: str) -> Description:
+        return Description(caption=caption, aspects=self.vocabulary.extract(caption))
+
+    def captions(self, images: Sequence[Image.Image], num_beams: int | None = None) -> list[str]:
+        return [self.text(h) for h in self.generate(images, num_beams)]
+
+    def generate(self, images: Sequence[Image.Image], num_beams: int | None = None) -> list[Hypothesis]:
+        """Best token sequence per image; `num_beams` overrides the manifest's (1 = greedy)."""
+        if not images:
+            return []
+        hidden = self.encode(self.pixel_values(images))
+        beams = num_beams or self.settings.num_beams
+        if beams == 1:
+            return self.decoder.greedy(hidden, self.settings)
+        return self.decoder.beam_search(hidden, replace(self.settings, num_beams=beams))
+
+    def pixel_values(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return np.stack([self._to_tensor(img.convert("RGB"), self.spec) for img in images])
+
+    def encode(self, pixel_values: np.ndarray) -> np.ndarray:
+        return self.encoder.run([self._encoder_output], {self._encoder_input: pixel_values})[0]
+
+    def text(self, hypothesis: Hypothesis) -> str:
+        return clean_caption(self.tokenizer.decode(list(hypothesis.tokens), skip_special_tokens=True))
+
+
+def clean_caption(text: str) -> str:
+    """Printable characters only (no U+FFFD from split byte tokens), single spaces, sentence case, at most
+    `MAX_CAPTION_WORDS` words."""
+    printable = "".join(c if c.isprintable() and c != "\ufffd" else " " for c in text)
+    caption = " ".join(printable.split()[:MAX_CAPTION_WORDS])
+    return caption[:1].upper() + caption[1:]
+
+
+def _load_tokenizer(path: Path) -> Tokenizer:
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception on bad files
+        raise BundleError(f"{path}: cannot load tokenizer ({exc})") from exc

@@ -1,0 +1,1 @@
+"""The captioner of model bundles: optimum ONNX export, tiny test models, the aspect vocabulary."""

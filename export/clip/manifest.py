@@ -1,0 +1,40 @@
+"""The manifest sections describing the exported towers (same shape as the lite bundle's)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.imaging.preprocess import PreprocessSpec
+from export.clip.tokenizer import TokenizerSettings
+
+IMAGE_ENCODER_FILE = "image_encoder.onnx"
+TEXT_ENCODER_FILE = "text_encoder.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+
+
+def image_section(provenance: dict[str, Any], preprocess: PreprocessSpec, dim: int, precision: str) -> dict:
+    size = preprocess.image_size
+    return {
+        "file": IMAGE_ENCODER_FILE,
+        "source": provenance,
+        "inputs": [{"name": "pixel_values", "shape": ["batch", 3, size, size], "dtype": "float32"}],
+        "outputs": _embedding_output(dim),
+        "preprocess": preprocess.to_manifest(),
+        "precision": precision,
+    }
+
+
+def text_section(provenance: dict[str, Any], tokens: TokenizerSettings, dim: int, precision: str) -> dict:
+    return {
+        "file": TEXT_ENCODER_FILE,
+        "tokenizer": TOKENIZER_FILE,
+        **tokens.to_manifest(),
+        "source": provenance,
+        "inputs": [{"name": "input_ids", "shape": ["batch", tokens.max_length], "dtype": "int64"}],
+        "outputs": _embedding_output(dim),
+        "precision": precision,
+    }
+
+
+def _embedding_output(dim: int) -> list[dict[str, Any]]:
+    return [{"name": "embedding", "shape": ["batch", dim], "dtype": "float32"}]
