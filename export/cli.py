@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 from rich.console import Console
@@ -44,12 +45,18 @@ def bundle_clip(
     out: Path = typer.Option(..., "--out", help="Bundle folder to create."),
     precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 (GPU) or int8 (CPU)."),
     name: str = typer.Option("clip", "--name", help="Bundle name in the manifest."),
+    model_config: Optional[Path] = typer.Option(
+        None, "--model-config", help="open_clip model config JSON for a MODEL name open_clip does not ship."
+    ),
     force: bool = typer.Option(False, "--force", help="Replace an existing bundle folder."),
 ) -> None:
     """Any open_clip model + any image-to-text captioner, exported to ONNX and parity-checked."""
-    from export.clip_bundle import build_clip_bundle  # needs open_clip: the [clip] environment
+    from export.clip import register_model_config  # needs open_clip: the [clip] environment
+    from export.clip_bundle import build_clip_bundle
 
     try:
+        if model_config is not None:
+            register_model_config(clip.split(":", 1)[0], json.loads(model_config.read_text()))
         with Progress(*_COLUMNS, console=console) as progress:
             folder = build_clip_bundle(out, clip, captioner, precision, name=name, force=force, progress=progress)
     except (BundleExistsError, ParityError, ValueError, OSError) as exc:
@@ -72,3 +79,7 @@ def _print_summary(folder: Path) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

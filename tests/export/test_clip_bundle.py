@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-pytest.importorskip("open_clip")
+open_clip = pytest.importorskip("open_clip")
+torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.clip
 
 PASS = "correct horse battery staple"
@@ -25,13 +26,25 @@ def vl(env, *args):
 
 @pytest.fixture(scope="module")
 def clip_bundle(tmp_path_factory):
+    """Built through the real command, from a tiny random open_clip checkpoint and a tiny captioner folder."""
     from export.captioner.tiny import build_tiny_captioner
-    from export.clip.tiny import register_tiny_clip
-    from export.clip_bundle import build_clip_bundle
+    from export.clip.tiny import TINY, TINY_CONFIG, register_tiny_clip
 
     root = tmp_path_factory.mktemp("clip")
     captioner = build_tiny_captioner(root / "hf-captioner")
-    return build_clip_bundle(root / "bundles" / "clip", register_tiny_clip(), str(captioner), precision="int8")
+    config = root / "tiny-config.json"
+    config.write_text(json.dumps(TINY_CONFIG))
+    checkpoint = root / "tiny.pt"
+    torch.save(open_clip.create_model(register_tiny_clip()).state_dict(), checkpoint)
+    out = root / "bundles" / "clip"
+    result = subprocess.run(
+        [sys.executable, "-m", "export.cli", "bundle", "clip", "--clip", f"{TINY}:{checkpoint}", "--model-config",
+         str(config), "--captioner", str(captioner), "--precision", "int8", "--out", str(out)],
+        capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "parity captioner" in result.stdout
+    return out
 
 
 def test_manifest_records_every_part_and_its_parity(clip_bundle):
