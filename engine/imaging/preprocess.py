@@ -18,6 +18,9 @@ _INTERPOLATION = {
 }
 
 
+RESIZE_MODES = ("shortest_edge", "squash")
+
+
 @dataclass(frozen=True)
 class PreprocessSpec:
     """Preprocessing of a bundle's image encoder (manifest `image_encoder.preprocess`)."""
@@ -28,9 +31,12 @@ class PreprocessSpec:
     std: tuple[float, float, float]
     interpolation: str = "bicubic"
     crop: str = "center"
+    resize: str = "shortest_edge"  # or "squash": straight to a square, no crop (Hugging Face ViTImageProcessor)
 
     @classmethod
     def from_manifest(cls, spec: dict) -> PreprocessSpec:
+        if spec.get("resize", "shortest_edge") not in RESIZE_MODES:
+            raise ValueError(f"resize mode {spec['resize']!r} is not supported (expected one of {RESIZE_MODES})")
         return cls(
             image_size=int(spec["image_size"]),
             resize_size=int(spec.get("resize_size", spec["image_size"])),
@@ -38,13 +44,14 @@ class PreprocessSpec:
             std=tuple(float(v) for v in spec["std"]),
             interpolation=spec.get("interpolation", "bicubic"),
             crop=spec.get("crop", "center"),
+            resize=spec.get("resize", "shortest_edge"),
         )
 
     def to_manifest(self) -> dict:
         return {
             "image_size": self.image_size,
             "resize_size": self.resize_size,
-            "resize": "shortest_edge",
+            "resize": self.resize,
             "crop": self.crop,
             "interpolation": self.interpolation,
             "mean": list(self.mean),
@@ -55,7 +62,14 @@ class PreprocessSpec:
 
 
 def to_tensor(img: Image.Image, spec: PreprocessSpec) -> np.ndarray:
-    """Resize shortest edge to `resize_size`, centre-crop `image_size`, normalise; returns CHW float32."""
+    """Resize (shortest edge + centre crop, or squash to a square), normalise; returns CHW float32."""
+    img = _squash(img, spec) if spec.resize == "squash" else _resize_and_crop(img, spec)
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    arr = (arr - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
+    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+
+
+def _resize_and_crop(img: Image.Image, spec: PreprocessSpec) -> Image.Image:
     # Rounding as torchvision's Resize (long side truncated) and CenterCrop (offsets rounded), which
     # open_clip and most exporters use: the engine then feeds the encoder bit-identical pixels.
     short, long = sorted((img.width, img.height))
@@ -64,10 +78,12 @@ def to_tensor(img: Image.Image, spec: PreprocessSpec) -> np.ndarray:
     img = img.resize(size, _INTERPOLATION[spec.interpolation], reducing_gap=None)
     left = int(round((img.width - spec.image_size) / 2))
     top = int(round((img.height - spec.image_size) / 2))
-    img = img.crop((left, top, left + spec.image_size, top + spec.image_size))
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    arr = (arr - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    return img.crop((left, top, left + spec.image_size, top + spec.image_size))
+
+
+def _squash(img: Image.Image, spec: PreprocessSpec) -> Image.Image:
+    """What Hugging Face's ViTImageProcessor does: the whole photo, squashed to the square input."""
+    return img.resize((spec.image_size, spec.image_size), _INTERPOLATION[spec.interpolation], reducing_gap=None)
 
 
 def load_tensor(path: str | Path, spec: PreprocessSpec) -> np.ndarray:

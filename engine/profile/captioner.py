@@ -16,7 +16,6 @@ from PIL import Image
 from tokenizers import Tokenizer
 
 from engine.imaging.preprocess import PreprocessSpec, to_tensor
-from engine.imaging.squash import squash_to_tensor
 from engine.models.bundle import Bundle, BundleError
 from engine.models.encoders import ImageBatchOutput
 from engine.models.sessions import active_provider, open_session
@@ -25,19 +24,16 @@ from engine.profile.caption_search import GenerationSettings, Hypothesis, Merged
 from engine.profile.description import MAX_CAPTION_WORDS, Description
 
 KIND = "captioner"
-_RESIZERS = {"squash": squash_to_tensor, "shortest_edge": to_tensor}
 
 
 class CaptionDescriber:
     """Encodes a batch once, decodes captions greedily or with beam search, and picks aspect words from them."""
 
     def __init__(self, root: Path, section: dict[str, Any], provider: str = "auto", threads: int | None = None):
-        preprocess = section["preprocess"]
-        resize = preprocess.get("resize", "shortest_edge")
-        if resize not in _RESIZERS:
-            raise BundleError(f"{root / 'manifest.json'}: captioner resize {resize!r} is not supported")
-        self.spec = PreprocessSpec.from_manifest(preprocess)
-        self._to_tensor = _RESIZERS[resize]
+        try:
+            self.spec = PreprocessSpec.from_manifest(section["preprocess"])
+        except ValueError as exc:
+            raise BundleError(f"{root / 'manifest.json'}: captioner {exc}") from exc
         self.settings = GenerationSettings.from_manifest(section["generation"])
         io = section["io"]
         self.encoder = open_session(root / section["encoder"], io["encoder"], provider, threads)
@@ -78,7 +74,7 @@ class CaptionDescriber:
         return self.decoder.beam_search(hidden, replace(self.settings, num_beams=beams))
 
     def pixel_values(self, images: Sequence[Image.Image]) -> np.ndarray:
-        return np.stack([self._to_tensor(img.convert("RGB"), self.spec) for img in images])
+        return np.stack([to_tensor(img.convert("RGB"), self.spec) for img in images])
 
     def encode(self, pixel_values: np.ndarray) -> np.ndarray:
         return self.encoder.run([self._encoder_output], {self._encoder_input: pixel_values})[0]

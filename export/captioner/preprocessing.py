@@ -47,8 +47,10 @@ def preprocess_manifest(processor: BaseImageProcessor, where: Path) -> dict:
     std = tuple(processor.image_std) if normalize else (1.0, 1.0, 1.0)
     size = processor.size
     if "height" in size and size["height"] == size["width"] and not getattr(processor, "do_center_crop", False):
-        spec = PreprocessSpec(size["height"], size["height"], mean, std, interpolation=resample, crop="none")
-        return {**spec.to_manifest(), "resize": SQUASH}
+        spec = PreprocessSpec(
+            size["height"], size["height"], mean, std, interpolation=resample, crop="none", resize=SQUASH
+        )
+        return spec.to_manifest()
     if "shortest_edge" in size and getattr(processor, "do_center_crop", False):
         crop = processor.crop_size
         if crop["height"] != crop["width"]:
