@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,13 +29,7 @@ class ConvertedParity:
     inputs: list[str]
 
     def to_manifest(self) -> dict:
-        return {
-            "precision": self.precision,
-            "median_cosine": self.median_cosine,
-            "min_cosine": self.min_cosine,
-            "max_abs_diff": self.max_abs_diff,
-            "inputs": self.inputs,
-        }
+        return asdict(self)
 
 
 def open_converted(path: Path, precision: str) -> ort.InferenceSession:

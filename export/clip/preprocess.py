@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +30,7 @@ class PreprocessAgreement:
     inputs: list[str]
 
     def to_manifest(self) -> dict:
-        return {
-            "max_abs_diff": self.max_abs_diff,
-            "mean_abs_diff": self.mean_abs_diff,
-            "min_embedding_cosine": self.min_embedding_cosine,
-            "inputs": self.inputs,
-        }
+        return asdict(self)
 
 
 def preprocess_spec(cfg: dict[str, Any]) -> PreprocessSpec:
