@@ -19,6 +19,7 @@ from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
 from engine.profile.store import ProfileStore
 from engine.recommend.candidates import CandidateEmbedder
+from engine.recommend.ranker import OnnxRanker
 from engine.recommend.recommender import Recommendation, Recommender
 from engine.recommend.retrieval import top_w
 
@@ -108,7 +109,8 @@ class VisualLens:
 
     @cached_property
     def recommender(self) -> Recommender:
-        return Recommender(CandidateEmbedder(self.image_encoder, self.text_encoder), self.text_encoder)
+        ranker = OnnxRanker(self.bundle, self.settings.provider, self.settings.threads) if OnnxRanker.available(self.bundle) else None
+        return Recommender(CandidateEmbedder(self.image_encoder, self.text_encoder), self.text_encoder, ranker)
 
     # -- indexing -------------------------------------------------------------------------------------
     def index(
@@ -178,6 +180,7 @@ class VisualLens:
             info["bundle_version"] = self.bundle.version
             info["bundle_parity"] = self.bundle.manifest.get("parity", {})
             info["execution_provider"] = self.image_encoder.provider
+            info["ranker"] = self.bundle.manifest.get("ranker", {}).get("summary", "zero-shot (the bundle has no ranker)")
         except BundleError as exc:
             info["bundle_error"] = str(exc)
         return info

@@ -209,7 +209,7 @@ def recommend(
         ]))
         return
     out.print(f"[bold]{category}[/] for you, from {len(rec.grid_paths)} of your photos "
-              f"(your profile here: {', '.join(rec.profile_aspects) or 'no photos yet'})")
+              f"(your profile here: {', '.join(rec.profile_aspects) or 'no photos yet'}; ranked by the {rec.scorer})")
     table = Table("rank", "item", "score", "because of photos", "aspect words")
     for r in rec.ranked[:top]:
         table.add_row(str(r.rank), r.item.name, f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),

@@ -14,11 +14,14 @@ from export.data.cli import app as samples_app
 from export.data.registry import AssetFetchError
 from export.lite import BundleExistsError, build_lite_bundle
 from export.lite.parity import ParityError
+from export.ranker.cli import eval_command, train_command
 
 app = typer.Typer(help="Build model bundles and data for the VisualLens engine.", no_args_is_help=True)
 bundle_app = typer.Typer(help="Build a model bundle folder the engine can serve.", no_args_is_help=True)
 app.add_typer(bundle_app, name="bundle")
 app.add_typer(samples_app, name="samples")
+app.command("train")(train_command)
+app.command("eval")(eval_command)
 console = Console()
 _COLUMNS = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
 

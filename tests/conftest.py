@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -71,3 +72,16 @@ def home(tmp_path, lite_bundle, monkeypatch) -> Path:
     monkeypatch.setenv("VISUALLENS_BUNDLES", str(bundles))
     monkeypatch.setenv("VISUALLENS_PASSPHRASE", "correct horse battery staple")
     return root
+
+
+@pytest.fixture()
+def catalog(tmp_path, photo_dir) -> Path:
+    """A three-item CSV catalog ("outing": cat cafe, coffee roastery, rocket launch viewing) with photo images."""
+    path = tmp_path / "catalog.csv"
+    rows = ["id,name,category,description,image"]
+    for item_id, name, image in [("c1", "cat cafe", "chelsea.png"), ("c2", "coffee roastery", "coffee.jpg"),
+                                 ("c3", "rocket launch viewing", "rocket.jpg")]:
+        shutil.copy(photo_dir / image, tmp_path / image)
+        rows.append(f"{item_id},{name},outing,,{image}")
+    path.write_text("\n".join(rows) + "\n")
+    return path

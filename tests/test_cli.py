@@ -29,18 +29,6 @@ def library(home, photo_dir, tmp_path):
     return folder
 
 
-@pytest.fixture()
-def catalog(tmp_path, photo_dir):
-    path = tmp_path / "catalog.csv"
-    rows = ["id,name,category,description,image"]
-    for item_id, name, image in [("c1", "cat cafe", "chelsea.png"), ("c2", "coffee roastery", "coffee.jpg"),
-                                 ("c3", "rocket launch viewing", "rocket.jpg")]:
-        shutil.copy(photo_dir / image, tmp_path / image)
-        rows.append(f"{item_id},{name},outing,,{image}")
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
 def test_main_job_index_search_recommend_status_forget_wipe(library, catalog, tmp_path, home):
     report = json.loads(vl("index", library, "--json").stdout)
     assert report["added"] == 4 and report["failed"] == []

@@ -93,6 +93,8 @@ def _check_files(root: Path, manifest: dict[str, Any], verify_checksums: bool) -
     files = manifest["files"]
     referenced = {manifest["image_encoder"]["file"], manifest["text_encoder"]["file"]}
     referenced.add(manifest["text_encoder"].get("tokenizer", "tokenizer.json"))
+    if "ranker" in manifest:
+        referenced.add(manifest["ranker"]["file"])
     for name in sorted(referenced - set(files)):
         raise BundleError(f"{root / name}: referenced by the manifest but has no checksum entry")
     for name, meta in sorted(files.items()):

@@ -15,12 +15,20 @@ from engine.imaging.grid import GridLayout, grid_side, gridify, highlight_cells
 from engine.models.encoders import TextEncoder
 from engine.profile.records import PhotoProfile
 from engine.recommend.candidates import CandidateEmbedder
-from engine.recommend.retrieval import category_vector, top_w, unit
-from engine.recommend.scorer import HistoryContext, ZeroShotScorer
+from engine.recommend.ranker import OnnxRanker
+from engine.recommend.retrieval import query_direction, top_w, unit
+from engine.recommend.scorer import (
+    HistoryContext,
+    ScoredCandidates,
+    ZeroShotScorer,
+    centred,
+    zscore,
+)
 
 GRID_CELL = 112
 EVIDENCE_CELLS = 3
 EVIDENCE_WORDS = 3
+PROFILE_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class Recommendation:
     grid_paths: list[str]
     profile_aspects: tuple[str, ...]
     w: int
+    scorer: str  # "trained ranker" or "zero-shot"
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     def render_grid(self, highlight: RankedItem | None = None) -> Image.Image:
@@ -59,11 +68,18 @@ class Recommendation:
 
 
 class Recommender:
-    """Zero-shot recommender over the in-memory library matrix."""
+    """Recommends over the in-memory library matrix with the bundle's trained ranker, else the zero-shot scorer."""
 
-    def __init__(self, embedder: CandidateEmbedder, text_encoder: TextEncoder, scorer: ZeroShotScorer | None = None):
+    def __init__(
+        self,
+        embedder: CandidateEmbedder,
+        text_encoder: TextEncoder,
+        ranker: OnnxRanker | None = None,
+        scorer: ZeroShotScorer | None = None,
+    ):
         self.embedder = embedder
         self.text_encoder = text_encoder
+        self.ranker = ranker
         self.scorer = scorer or ZeroShotScorer()
 
     def recommend(
@@ -83,12 +99,10 @@ class Recommender:
             raise ValueError(f"no candidates in category {category!r}")
         timings: dict[str, float] = {}
         tick = time.perf_counter()
-        cand_vectors = self.embedder.vectors(candidates)
+        cand_image, cand_text = self.embedder.image_vectors(candidates), self.embedder.text_vectors(candidates)
+        cand_vectors = unit(cand_image + cand_text)
         item_vectors = cand_vectors if category_items is candidates else self.embedder.vectors(category_items)
-        # Retrieve along the direction from the user's average photo towards the category: near-blank or
-        # generic photos sit close to every mean and would otherwise top every query (hubness).
-        library_mean = matrix.mean(axis=0) if len(matrix) else 0.0
-        v_c = unit(category_vector(item_vectors) - library_mean)
+        v_c = query_direction(item_vectors, matrix)
         timings["candidates"] = _ms(tick)
 
         tick = time.perf_counter()
@@ -100,7 +114,16 @@ class Recommender:
 
         tick = time.perf_counter()
         query_vec = self.text_encoder.encode_one(query) if query else None
-        scored = self.scorer.score(cand_vectors, ctx, query_vec)
+        if self.ranker is not None and len(ctx.vectors):
+            ranked_by = "trained ranker"
+            answer = self.ranker.rank(ctx, v_c, cand_image, cand_text)
+            scored = _with_free_text(answer.scored, cand_vectors, query_vec, self.scorer.weights["query"])
+            words = [ctx.aspect_words[k] for k in np.argsort(-answer.aspect_probs, kind="stable")[:PROFILE_WORDS]]
+            profile_aspects = tuple(words)
+        else:
+            ranked_by = "zero-shot"
+            scored = self.scorer.score(cand_vectors, ctx, query_vec)
+            profile_aspects = _profile_aspects(ctx)
         order = np.argsort(-scored.scores, kind="stable")
         ranked = [
             RankedItem(
@@ -117,8 +140,9 @@ class Recommender:
             query=query,
             ranked=ranked,
             grid_paths=grid_paths,
-            profile_aspects=_profile_aspects(ctx),
+            profile_aspects=profile_aspects,
             w=w,
+            scorer=ranked_by,
             timings_ms=timings,
         )
 
@@ -143,7 +167,17 @@ def _evidence(cell_weights: np.ndarray, aspect_weights: np.ndarray, words: list[
     return Evidence(cells=cells, aspect_words=tuple(words[k] for k in supporting))
 
 
-def _profile_aspects(ctx: HistoryContext, limit: int = 8) -> tuple[str, ...]:
+def _with_free_text(
+    scored: ScoredCandidates, candidates: np.ndarray, query: np.ndarray | None, weight: float
+) -> ScoredCandidates:
+    """The user's optional free text shifts the ranker's scores, as the zero-shot scorer's text channel does."""
+    if query is None:
+        return scored
+    text = zscore(centred((candidates @ query)[:, None])[:, 0])
+    return ScoredCandidates(zscore(scored.scores) + weight * text, scored.cell_weights, scored.aspect_weights)
+
+
+def _profile_aspects(ctx: HistoryContext, limit: int = PROFILE_WORDS) -> tuple[str, ...]:
     counts: dict[str, float] = {}
     for rel, group in zip(ctx.relevance, ctx.aspects):
         for word in group:

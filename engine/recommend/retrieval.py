@@ -18,6 +18,15 @@ def category_vector(item_vectors: np.ndarray) -> np.ndarray:
     return unit(np.mean(unit(item_vectors), axis=0))
 
 
+def query_direction(item_vectors: np.ndarray, library: np.ndarray) -> np.ndarray:
+    """Retrieve along the direction from the user's average photo towards the category.
+
+    Near-blank or generic photos sit close to every mean and would otherwise top every query (hubness).
+    """
+    library_mean = library.mean(axis=0) if len(library) else 0.0
+    return unit(category_vector(item_vectors) - library_mean)
+
+
 def top_w(matrix: np.ndarray, query: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the `w` rows most similar to `query` (best first) and their cosine similarities.
 

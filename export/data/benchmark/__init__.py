@@ -1,0 +1,1 @@
+"""The recommendation benchmark: its on-disk format (`format`) and a simulator of users from registry images."""

@@ -1,0 +1,134 @@
+"""The ranker end to end on a small generated benchmark: train (1 and 2 processes), ship, serve, evaluate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from engine.api import initialise, unlock
+from engine.home import Home
+from engine.models.bundle import load_bundle
+from engine.recommend.ranker import OnnxRanker
+from export.cli import app
+from export.data.benchmark.simulate import SimulationConfig, generate_benchmark
+from export.ranker.evaluate import onnx_scores
+from export.ranker.examples import ExampleBuilder
+from export.ranker.features import embed_benchmark
+from export.ranker.pipeline import Recipe
+from export.ranker.study import ablations
+from export.ranker.train import TrainConfig
+
+SMALL = SimulationConfig(
+    seed=1, train_users=6, val_users=2, test_users=4, queries_per_user=3, candidates=20, history=(20, 40)
+)
+TRAIN = ["--epochs", "1", "--refine-rounds", "2", "--layers", "1"]
+
+
+@pytest.fixture(scope="module")
+def bench_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ranker") / "bench"
+    generate_benchmark(root, SMALL)
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("features")
+
+
+@pytest.fixture(scope="module")
+def ranker_bundle(bench_dir, lite_bundle, cache, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bundles") / "lite-ranker"
+    args = ["train", "--benchmark", str(bench_dir), "--bundle", str(lite_bundle), "--out", str(out), *TRAIN]
+    result = CliRunner().invoke(app, [*args, "--cache", str(cache)])
+    assert result.exit_code == 0, result.output
+    assert "parity ranker" in result.output and "validation" in result.output
+    return out
+
+
+def test_trained_bundle_is_valid_and_records_its_training(ranker_bundle):
+    bundle = load_bundle(ranker_bundle)
+    section = bundle.manifest["ranker"]
+    assert OnnxRanker.available(bundle)
+    assert section["training"]["queries"] == SMALL.train_users * SMALL.queries_per_user
+    assert section["training"]["refinement"][0]["round"] == 0 and len(section["training"]["refinement"]) >= 2
+    assert set(section["metrics"]["val"]) == {"hit@1", "hit@3", "hit@10", "mrr"}
+    assert bundle.manifest["parity"]["ranker"]["max_abs_diff"] < 1e-3
+    assert section["recipe"]["backbone_layers"] == 1 and section["recipe"]["lora"]["rank"] == 16
+
+
+def test_engine_serves_the_ranker_and_explains(ranker_bundle, photo_dir, catalog, tmp_path):
+    home = Home(tmp_path / "home")
+    initialise(home, passphrase="a long enough passphrase", use_keyring=False, bundle=str(ranker_bundle))
+    with unlock(home, "a long enough passphrase") as lens:
+        lens.index([photo_dir])
+        rec = lens.recommend("outing", catalog, w=16)
+        status = lens.status()
+    assert rec.scorer == "trained ranker"
+    assert sorted(r.item.id for r in rec.ranked) == ["c1", "c2", "c3"]
+    assert all(1 <= cell <= len(rec.grid_paths) for r in rec.ranked for cell in r.evidence.cells)
+    assert all(r.evidence.cells for r in rec.ranked)
+    assert status["ranker"].startswith("trained ranker")
+
+
+def test_eval_prints_the_paper_table(ranker_bundle, bench_dir, cache, tmp_path):
+    report = tmp_path / "report"
+    args = ["eval", "--benchmark", str(bench_dir), "--bundle", str(ranker_bundle), "--report", str(report)]
+    result = CliRunner().invoke(app, [*args, "--no-ablations", "--curves", "--cache", str(cache)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((report / "report.json").read_text())
+    assert list(payload["main"]) == [
+        "Random",
+        "Zero-shot CLIP-style (mean history · candidate)",
+        "Zero-shot spectrum scorer (engine fallback)",
+        "VisualLens ranker (ONNX, this bundle)",
+    ]
+    for row in payload["main"].values():
+        low, high = row["mrr"]["ci95"]
+        assert 0 < low <= row["mrr"]["mean"] <= high <= 1 and row["queries"] == SMALL.test_users * SMALL.queries_per_user
+    assert set(payload["mrr_vs_history"]["VisualLens ranker"]) == {"10", "25", "50", "100", "200", "500"}
+    assert (report / "mrr_vs_history.png").stat().st_size > 10_000
+    assert (report / "mrr_vs_candidates.png").is_file()
+    assert "| Random |" in (report / "report.md").read_text()
+
+
+def test_engine_scores_equal_the_exported_graph_on_benchmark_queries(ranker_bundle, bench_dir, lite_bundle, cache):
+    from export.data.benchmark.format import load_benchmark
+
+    bench = load_benchmark(bench_dir)
+    features = embed_benchmark(bench, load_bundle(lite_bundle), cache)
+    examples = [ExampleBuilder(bench, features).build(q) for q in bench.split("test")]
+    ranker = OnnxRanker(load_bundle(ranker_bundle), "cpu")
+    for scores, ex in zip(onnx_scores(ranker, examples), examples):
+        feeds = {k: v[None] for k, v in ex.feeds.items()}
+        direct = ranker.session.run(["scores"], feeds)[0][0]
+        np.testing.assert_allclose(scores, direct, rtol=1e-6)
+
+
+def test_an_ablation_trains_and_scores(bench_dir, lite_bundle, cache):
+    from export.data.benchmark.format import load_benchmark
+
+    bench = load_benchmark(bench_dir)
+    features = embed_benchmark(bench, load_bundle(lite_bundle), cache)
+    recipe = Recipe(tiny_backbone=True, train=TrainConfig(epochs=1), refine_rounds=1)
+    rows = ablations(bench, features, recipe, lambda _: None, only=("images only",))
+    assert [r.name for r in rows] == ["full (torch)", "grid cells shuffled (no cell numbers)", "images only"]
+    assert all(len(r.ranks) == SMALL.test_users * SMALL.queries_per_user for r in rows)
+
+
+def test_training_runs_on_two_processes(bench_dir, lite_bundle, cache, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "export.cli", "train",
+           "--benchmark", str(bench_dir), "--bundle", str(lite_bundle), "--out", str(out), "--cache", str(cache),
+           *TRAIN]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert load_bundle(out).manifest["ranker"]["training"]["processes"] == 2
