@@ -84,5 +84,5 @@ def _bars(ax, names: list[str], values: list[Metric], label: str) -> None:
     ax.invert_yaxis()
     ax.set_xlabel(label)
     ax.grid(axis="x", alpha=0.3)
-    for y, m in zip(ys, means):
-        ax.text(m + 0.5, y, f"{m:.1f}", va="center", fontsize=8)
+    for y, value in zip(ys, values):
+        ax.text(100 * value.high + 0.8, y, f"{100 * value.mean:.1f}", va="center", fontsize=8)
