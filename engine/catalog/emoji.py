@@ -62,16 +62,16 @@ def import_emoji_catalog(
     `annotations`: optional emojibase-data `en/data.json`, whose CLDR keywords enrich descriptions.
     `on_progress(done, total)` is called after each image is copied.
     """
-    entries = [entry for entry in _emoji_entries(package_dir / "emoji.json") if entry.get("subcategory") in CATEGORIES]
-    pngs = _png_folder(package_dir)
-    renders = _renders_by_codepoints(renders_dir) if renders_dir else {}
-    keywords = _cldr_keywords(annotations) if annotations else {}
+    entries = [entry for entry in emoji_entries(package_dir / "emoji.json") if entry.get("subcategory") in CATEGORIES]
+    pngs = png_folder(package_dir)
+    renders = renders_by_codepoints(renders_dir) if renders_dir else {}
+    keywords = cldr_keywords(annotations) if annotations else {}
 
     images_dir = out_dir / "images"
     images_dir.mkdir(parents=True, exist_ok=True)
     items = []
     for done, entry in enumerate(entries, start=1):
-        source = _image(entry, renders, pngs)
+        source = emoji_image(entry, renders, pngs)
         if source is not None:
             target = images_dir / f"{entry['unified'].lower()}{source.suffix}"
             shutil.copyfile(source, target)
@@ -94,7 +94,8 @@ def import_emoji_catalog(
     return catalog
 
 
-def _emoji_entries(path: Path) -> list[dict[str, Any]]:
+def emoji_entries(path: Path) -> list[dict[str, Any]]:
+    """The entries of an emoji-datasource `emoji.json` (a list of objects)."""
     data = _read_json(path)
     if not isinstance(data, list):
         raise CatalogError(f"{path}: expected a list of emoji")
@@ -105,27 +106,31 @@ def _emoji_entries(path: Path) -> list[dict[str, Any]]:
     return data
 
 
-def _png_folder(package_dir: Path) -> Path:
+def png_folder(package_dir: Path) -> Path:
+    """The package's one folder of 64 px PNGs (`img/<set>/64`)."""
     folders = sorted((package_dir / "img").glob("*/64"))
     if len(folders) != 1:
         raise CatalogError(f"{package_dir}: expected one img/<set>/64 folder, found {len(folders)}")
     return folders[0]
 
 
-def _renders_by_codepoints(renders_dir: Path) -> dict[str, Path]:
+def renders_by_codepoints(renders_dir: Path) -> dict[str, Path]:
+    """Render files by code-point key (`1f35c` -> `1f35c.webp`)."""
     if not renders_dir.is_dir():
         raise CatalogError(f"{renders_dir}: renders folder not found")
     return {path.stem.lower(): path for path in renders_dir.iterdir() if path.suffix.lower() in RENDER_SUFFIXES}
 
 
-def _cldr_keywords(path: Path) -> dict[str, list[str]]:
+def cldr_keywords(path: Path) -> dict[str, list[str]]:
+    """CLDR keywords by code-point key, from an emojibase `data.json`."""
     data = _read_json(path)
     if not isinstance(data, list):
         raise CatalogError(f"{path}: expected emojibase-data's list of emoji")
-    return {_codepoint_key(entry["hexcode"]): entry.get("tags", []) for entry in data if "hexcode" in entry}
+    return {codepoint_key(entry["hexcode"]): entry.get("tags", []) for entry in data if "hexcode" in entry}
 
 
-def _image(entry: dict[str, Any], renders: dict[str, Path], pngs: Path) -> Path | None:
+def emoji_image(entry: dict[str, Any], renders: dict[str, Path], pngs: Path) -> Path | None:
+    """The best picture of an emoji entry: its 3D render when there is one, else its PNG, else None."""
     unified = entry["unified"].lower()
     for codepoints in (unified, (entry.get("non_qualified") or "").lower(), unified.replace("-fe0f", "")):
         if codepoints in renders:
@@ -138,12 +143,12 @@ def _description(entry: dict[str, Any], keywords: dict[str, list[str]]) -> str:
     """Short names and CLDR keywords, minus the words already in the name ("ramen, noodle, soup")."""
     name_words = set(entry["name"].lower().split())
     terms = [name.replace("_", " ") for name in entry.get("short_names", [])]
-    terms += keywords.get(_codepoint_key(entry["unified"]), [])
+    terms += keywords.get(codepoint_key(entry["unified"]), [])
     unique = dict.fromkeys(term.lower() for term in terms if not set(term.lower().split()) <= name_words)
     return ", ".join(unique)
 
 
-def _codepoint_key(codepoints: str) -> str:
+def codepoint_key(codepoints: str) -> str:
     """Code points without variation selectors, so `2615-FE0F` and `2615` join."""
     return "-".join(part for part in codepoints.upper().split("-") if part != "FE0F")
 

@@ -70,7 +70,7 @@ class _Photo:
 def build_sample_photos(out_dir: Path, count: int = 320, seed: int = 0, on_progress: Progress | None = None) -> Path:
     """Fill `out_dir` with `count` real images (PNG, JPEG up to 5640 px, WebP, HEIC, EXIF-rotated JPEG)."""
     out_dir = Path(out_dir)
-    _publish(out_dir, {"photos": count, "seed": seed}, lambda stage: _write_photos(stage, count, seed, on_progress))
+    publish(out_dir, {"photos": count, "seed": seed}, lambda stage: _write_photos(stage, count, seed, on_progress))
     return out_dir
 
 
@@ -78,7 +78,7 @@ def build_sample_catalog(out_dir: Path, on_progress: Progress | None = None) -> 
     """Build the emoji sample catalog (3D renders preferred, CLDR keywords) in `out_dir`; return catalog.json."""
     out_dir = Path(out_dir)
     packages = [EMOJI_PACKAGE, RENDERS_PACKAGE, ANNOTATIONS_PACKAGE]
-    _publish(out_dir, {"catalog": packages}, lambda stage: _write_catalog(stage, on_progress))
+    publish(out_dir, {"catalog": packages}, lambda stage: _write_catalog(stage, on_progress))
     return out_dir / "catalog.json"
 
 
@@ -94,10 +94,10 @@ def _write_catalog(stage: Path, on_progress: Progress | None) -> None:
     lines = [
         "VisualLens sample catalog: emoji of recommendable things, from npm packages (not our images).",
         "",
-        f"{EMOJI_PACKAGE} (npm), licence {_npm_licence(emoji)}; its Google Noto images are Apache-2.0:"
+        f"{EMOJI_PACKAGE} (npm), licence {npm_licence(emoji)}; its Google Noto images are Apache-2.0:"
         " names, short names, categories, 64 px PNGs",
-        f"{RENDERS_PACKAGE} (npm), licence {_npm_licence(renders)}: Microsoft Fluent Emoji 3D renders, 256 px WebP",
-        f"{ANNOTATIONS_PACKAGE} (npm), licence {_npm_licence(annotations)}: CLDR keywords for descriptions",
+        f"{RENDERS_PACKAGE} (npm), licence {npm_licence(renders)}: Microsoft Fluent Emoji 3D renders, 256 px WebP",
+        f"{ANNOTATIONS_PACKAGE} (npm), licence {npm_licence(annotations)}: CLDR keywords for descriptions",
     ]
     (stage / "SOURCES.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -105,7 +105,7 @@ def _write_catalog(stage: Path, on_progress: Progress | None) -> None:
 def _write_photos(stage: Path, count: int, seed: int, on_progress: Progress | None) -> None:
     stamps_root, wallpapers_root = debian_package(STAMPS_PACKAGE), debian_package(WALLPAPERS_PACKAGE)
     wallpapers = [path for pattern in WALLPAPERS for path in sorted((wallpapers_root / WALLPAPERS_DIR).glob(pattern))]
-    stamps = _photo_stamps(stamps_root / STAMPS_DIR)
+    stamps = photo_stamps(stamps_root / STAMPS_DIR)
     available = len(wallpapers) + sum(len(paths) for paths in stamps.values())
     if not MIN_PHOTOS <= count <= available:
         raise SampleBuildError(f"sample photos: count must be between {MIN_PHOTOS} and {available}, got {count}")
@@ -136,7 +136,7 @@ def _write_photos(stage: Path, count: int, seed: int, on_progress: Progress | No
     _write_photo_sources(stage, photos, {STAMPS_PACKAGE: stamps_root, WALLPAPERS_PACKAGE: wallpapers_root}, seed)
 
 
-def _photo_stamps(stamps_dir: Path) -> dict[str, list[Path]]:
+def photo_stamps(stamps_dir: Path) -> dict[str, list[Path]]:
     """Photo-like stamps (those with a `.txt` description, no mirrored copies) by folder."""
     by_folder: dict[str, list[Path]] = {}
     for path in sorted(stamps_dir.rglob("*.png")):
@@ -204,7 +204,7 @@ _WRITERS: dict[str, Callable[[Path, Path], None]] = {
 def _write_photo_sources(stage: Path, photos: list[_Photo], roots: dict[str, Path], seed: int) -> None:
     lines = [f"VisualLens sample photos: {len(photos)} images (seed {seed}) from Debian packages, not our images.", ""]
     for package, root in roots.items():
-        version, licences = _debian_version(root, package), ", ".join(_debian_licences(root, package))
+        version, licences = debian_version(root, package), ", ".join(debian_licences(root, package))
         lines.append(f"{package} {version} (Debian), licence {licences}")
     lines += ["", "file\tpackage\tsource\tconversion\tdescription"]
     for photo in photos:
@@ -213,25 +213,26 @@ def _write_photo_sources(stage: Path, photos: list[_Photo], roots: dict[str, Pat
     (stage / "SOURCES.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _debian_version(root: Path, package: str) -> str:
+def debian_version(root: Path, package: str) -> str:
     """The version on the first line of the package's changelog: `name (1.2-3) unstable; ...`."""
     with gzip.open(root / "usr/share/doc" / package / "changelog.Debian.gz", "rt", encoding="utf-8") as changelog:
         first = changelog.readline()
     return first.partition("(")[2].partition(")")[0]
 
 
-def _debian_licences(root: Path, package: str) -> list[str]:
+def debian_licences(root: Path, package: str) -> list[str]:
     """The distinct `License:` names of the package's machine-readable copyright file."""
     text = (root / "usr/share/doc" / package / "copyright").read_text(encoding="utf-8")
     names = (line.removeprefix("License:").strip() for line in text.splitlines() if line.startswith("License:"))
     return list(dict.fromkeys(names))
 
 
-def _npm_licence(package_dir: Path) -> str:
+def npm_licence(package_dir: Path) -> str:
+    """The `license` field of an unpacked npm package."""
     return json.loads((package_dir / "package.json").read_text(encoding="utf-8")).get("license", "unknown")
 
 
-def _publish(out_dir: Path, params: dict, build: Callable[[Path], None]) -> None:
+def publish(out_dir: Path, params: dict, build: Callable[[Path], None]) -> None:
     """Run `build` into a staging folder and move it to `out_dir`; skip when `out_dir` already holds it."""
     marker = out_dir / MARKER
     if marker.is_file():

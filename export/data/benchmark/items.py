@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.catalog.emoji import (
-    _cldr_keywords,
-    _codepoint_key,
-    _emoji_entries,
-    _image,
-    _png_folder,
-    _renders_by_codepoints,
+    cldr_keywords,
+    codepoint_key,
+    emoji_entries,
+    emoji_image,
+    png_folder,
+    renders_by_codepoints,
 )
 from export.data.benchmark.tags import Tagger
 from export.data.registry import npm_package
@@ -24,7 +24,7 @@ from export.data.samples import (
     ANNOTATIONS_PACKAGE,
     EMOJI_PACKAGE,
     RENDERS_PACKAGE,
-    _npm_licence,
+    npm_licence,
 )
 
 # Unicode emoji group -> benchmark category
@@ -53,16 +53,16 @@ def emoji_items(tagger: Tagger) -> list[EmojiItem]:
     package, renders_package, annotations = (
         npm_package(spec) for spec in (EMOJI_PACKAGE, RENDERS_PACKAGE, ANNOTATIONS_PACKAGE)
     )
-    entries = sorted(_emoji_entries(package / "emoji.json"), key=lambda entry: entry["sort_order"])
-    renders = _renders_by_codepoints(renders_package / "assets")
-    keywords = _cldr_keywords(annotations / "en" / "data.json")
-    pngs = _png_folder(package)
+    entries = sorted(emoji_entries(package / "emoji.json"), key=lambda entry: entry["sort_order"])
+    renders = renders_by_codepoints(renders_package / "assets")
+    keywords = cldr_keywords(annotations / "en" / "data.json")
+    pngs = png_folder(package)
     items = []
     for entry in entries:
-        source = _image(entry, renders, pngs) if entry["category"] in CATEGORIES else None
+        source = emoji_image(entry, renders, pngs) if entry["category"] in CATEGORIES else None
         if source is None:
             continue
-        words = [entry["name"], *entry.get("short_names", []), *keywords.get(_codepoint_key(entry["unified"]), [])]
+        words = [entry["name"], *entry.get("short_names", []), *keywords.get(codepoint_key(entry["unified"]), [])]
         category = CATEGORIES[entry["category"]]
         items.append(EmojiItem(entry["short_name"], entry["name"].lower(), category, source, tagger.tags(words)))
     return items
@@ -78,6 +78,6 @@ def item_sources() -> list[dict[str, str]]:
     sources = []
     for spec, use in used_for.items():
         name, _, version = spec.rpartition("@")
-        licence = _npm_licence(npm_package(spec))
+        licence = npm_licence(npm_package(spec))
         sources.append({"package": name, "registry": "npm", "version": version, "licence": licence, "used_for": use})
     return sources

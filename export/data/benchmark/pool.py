@@ -26,9 +26,9 @@ from export.data.samples import (
     WALLPAPERS,
     WALLPAPERS_DIR,
     WALLPAPERS_PACKAGE,
-    _debian_licences,
-    _debian_version,
-    _photo_stamps,
+    debian_licences,
+    debian_version,
+    photo_stamps,
 )
 
 CLIPART_PACKAGE = "openclipart-png"
@@ -66,8 +66,8 @@ def pool_sources() -> list[dict[str, str]]:
     sources = []
     for package in (STAMPS_PACKAGE, CLIPART_PACKAGE, WALLPAPERS_PACKAGE):
         root = debian_package(package)
-        licence = ", ".join(_debian_licences(root, package)) or CLIPART_LICENCE
-        sources.append({"package": package, "registry": "debian", "version": _debian_version(root, package),
+        licence = ", ".join(debian_licences(root, package)) or CLIPART_LICENCE
+        sources.append({"package": package, "registry": "debian", "version": debian_version(root, package),
                         "licence": licence, "used_for": "photos"})  # fmt: skip
     return sources
 
@@ -92,7 +92,7 @@ def copy_photo(source: Path, target: Path) -> Path:
 def _stamps(tagger: Tagger) -> list[PoolPhoto]:
     root = debian_package(STAMPS_PACKAGE)
     photos = []
-    for folder, paths in sorted(_photo_stamps(root / STAMPS_DIR).items()):
+    for folder, paths in sorted(photo_stamps(root / STAMPS_DIR).items()):
         for path in paths:
             description = path.with_suffix(".txt").read_text(encoding="utf-8").splitlines()[0]
             origin = path.relative_to(root).as_posix()

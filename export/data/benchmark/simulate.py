@@ -46,7 +46,7 @@ from export.data.benchmark.items import EmojiItem, emoji_items, item_sources
 from export.data.benchmark.pool import PoolPhoto, copy_photo, photo_pool, pool_sources
 from export.data.benchmark.tags import Tagger
 from export.data.registry import cache_root
-from export.data.samples import _publish
+from export.data.samples import publish
 from export.lite.wordnet_parents import open_wordnet
 
 Progress = Callable[[int, int], None]
@@ -116,7 +116,7 @@ def generate_benchmark(
     _check(config)
     out_dir = Path(out_dir).resolve()
     params = {"benchmark": json.loads(json.dumps(asdict(config)))}
-    _publish(out_dir, params, lambda stage: _simulate(stage, config, on_progress))
+    publish(out_dir, params, lambda stage: _simulate(stage, config, on_progress))
     return load_benchmark(out_dir)
 
 
