@@ -46,7 +46,12 @@ class CandidateEmbedder:
 
     def vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         """The candidate vector: picture and text embeddings averaged (text alone when there is no picture)."""
-        return unit(self.image_vectors(items) + self.text_vectors(items))
+        return candidate_vectors(self.image_vectors(items), self.text_vectors(items))
+
+
+def candidate_vectors(image: np.ndarray, text: np.ndarray) -> np.ndarray:
+    """Rows of picture and text embeddings averaged into one unit vector per candidate."""
+    return unit(image + text)
 
 
 def item_text(item: CatalogItem) -> str:

@@ -14,9 +14,9 @@ from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.grid import GridLayout, grid_side, gridify, highlight_cells
 from engine.models.encoders import TextEncoder
 from engine.profile.records import PhotoProfile
-from engine.recommend.candidates import CandidateEmbedder
+from engine.recommend.candidates import CandidateEmbedder, candidate_vectors
 from engine.recommend.ranker import OnnxRanker
-from engine.recommend.retrieval import query_direction, top_w, unit
+from engine.recommend.retrieval import query_direction, top_w
 from engine.recommend.scorer import (
     HistoryContext,
     ScoredCandidates,
@@ -100,7 +100,7 @@ class Recommender:
         timings: dict[str, float] = {}
         tick = time.perf_counter()
         cand_image, cand_text = self.embedder.image_vectors(candidates), self.embedder.text_vectors(candidates)
-        cand_vectors = unit(cand_image + cand_text)
+        cand_vectors = candidate_vectors(cand_image, cand_text)
         item_vectors = cand_vectors if category_items is candidates else self.embedder.vectors(category_items)
         v_c = query_direction(item_vectors, matrix)
         timings["candidates"] = _ms(tick)

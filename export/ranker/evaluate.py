@@ -10,7 +10,7 @@ import torch
 
 from engine.metrics import bootstrap_ci
 from engine.recommend.ranker import OnnxRanker
-from engine.recommend.retrieval import unit
+from engine.recommend.candidates import candidate_vectors
 from engine.recommend.scorer import ZeroShotScorer
 from export.ranker.examples import QueryExample
 from export.ranker.train import predict
@@ -91,4 +91,4 @@ def shuffled_cells(examples: Sequence[QueryExample], seed: int = 0) -> list[Quer
 
 
 def _items(ex: QueryExample) -> np.ndarray:
-    return unit(ex.feeds["candidate_image"] + ex.feeds["candidate_text"])
+    return candidate_vectors(ex.feeds["candidate_image"], ex.feeds["candidate_text"])

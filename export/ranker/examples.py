@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from engine.recommend.candidates import candidate_vectors
 from engine.recommend.ranker import ranker_feeds
 from engine.recommend.retrieval import query_direction, top_w, unit
 from engine.recommend.scorer import HistoryContext
@@ -71,7 +72,8 @@ class ExampleBuilder:
             history = sorted(rng.choice(history, history_limit, replace=False).tolist())
         library = f.photos.vectors[history]
         category_rows = self._category_rows[query.category]
-        v_c = query_direction(unit(f.item_image[category_rows] + f.item_text[category_rows]), library)
+        category_items = candidate_vectors(f.item_image[category_rows], f.item_text[category_rows])
+        v_c = query_direction(category_items, library)
         if view.retrieval == "top":
             picked, relevance = top_w(library, v_c, view.w)
         else:
@@ -84,7 +86,7 @@ class ExampleBuilder:
         if not view.photos:
             for name in ("photo_image", "photo_caption", "photo_aspect", "photo_relevance", "aspect_mask"):
                 feeds[name] = np.zeros_like(feeds[name])
-            feeds["category"] = unit(f.item_image[category_rows] + f.item_text[category_rows]).mean(axis=0)
+            feeds["category"] = category_items.mean(axis=0)
         if not view.captions:
             feeds["photo_caption"] = np.zeros_like(feeds["photo_caption"])
         if not view.aspects:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engine.recommend.retrieval import unit
+from engine.recommend.candidates import candidate_vectors
 from export.ranker.examples import QueryExample
 from export.ranker.train import AspectTargets
 
@@ -42,7 +42,7 @@ def helpful_words(example: QueryExample, words: frozenset[str]) -> frozenset[str
     """The words of `words` for which a ground-truth candidate ranks in the top `TOP_FRACTION` by similarity."""
     if not words:
         return frozenset()
-    items = unit(example.feeds["candidate_image"] + example.feeds["candidate_text"])
+    items = candidate_vectors(example.feeds["candidate_image"], example.feeds["candidate_text"])
     index = {word: k for k, word in enumerate(example.words)}
     chosen = sorted(words)
     sims = items @ example.feeds["aspect_vectors"][[index[w] for w in chosen]].T  # [n, m]
