@@ -1,1 +1,1 @@
-"""VisualLens desktop app (PySide6) over `engine.api`; the window itself is built in the desktop issue."""
+"""VisualLens desktop app: a PySide6 window over `engine.api`; long work runs in worker threads."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.catalog.items import CatalogItem
 from engine.catalog.loaders import load_catalog
 from engine.home import Home, Settings
 from engine.models.bundle import Bundle, BundleError, load_bundle
@@ -78,6 +79,7 @@ class VisualLens:
         self.store = store
         self.settings = settings
         self._matrix: tuple[np.ndarray, list[str], np.ndarray] | None = None
+        self._matrix_version = -1
 
     def close(self) -> None:
         self.store.close()
@@ -111,6 +113,11 @@ class VisualLens:
     def recommender(self) -> Recommender:
         ranker = OnnxRanker(self.bundle, self.settings.provider, self.settings.threads) if OnnxRanker.available(self.bundle) else None
         return Recommender(CandidateEmbedder(self.image_encoder, self.text_encoder), self.text_encoder, ranker)
+
+    def warm_up(self) -> None:
+        """Load the models and the library matrix now, so the first query answers fast (and failures show early)."""
+        self.recommender
+        self._library()
 
     # -- indexing -------------------------------------------------------------------------------------
     def index(
@@ -148,11 +155,21 @@ class VisualLens:
 
     def recommend(self, category: str, catalog: str | Path, query: str | None = None, w: int = 64) -> Recommendation:
         """Rank the catalog's items in `category` for this user, with evidence from their photos."""
-        items = load_catalog(catalog).in_category(category)
+        return self.recommend_items(category, load_catalog(catalog).in_category(category), query, w)
+
+    def recommend_items(
+        self,
+        category: str,
+        items: Sequence[CatalogItem],
+        query: str | None = None,
+        w: int = 64,
+        embedder: CandidateEmbedder | None = None,
+    ) -> Recommendation:
+        """Rank items given in memory; `embedder` may supply their vectors (default: from the items' image files)."""
         _, paths, matrix = self._library()
-        return self.recommender.recommend(
-            category, items, items, matrix, paths, self.store.profiles, query=query, w=w
-        )
+        base = self.recommender
+        recommender = base if embedder is None else Recommender(embedder, self.text_encoder, base.ranker, base.scorer)
+        return recommender.recommend(category, items, items, matrix, paths, self.store.profiles, query=query, w=w)
 
     # -- privacy --------------------------------------------------------------------------------------
     def forget(self, path: str | Path) -> int:
@@ -162,6 +179,23 @@ class VisualLens:
         self.store.remove_folder_entry(target)
         self._matrix = None
         return removed
+
+    def exclude(self, folder: str | Path) -> int:
+        """Stop indexing a subfolder of the library and forget what it held; returns how many photos were removed."""
+        target = str(Path(folder).expanduser().resolve())
+        self.store.add_exclusion(target)
+        removed = self.store.remove_folder(target)
+        self._matrix = None
+        return removed
+
+    def photo_paths(self) -> list[str]:
+        """Every photo in the profile, sorted by path (read from the store, current even while indexing)."""
+        return sorted(self.store.fingerprints())
+
+    def with_settings(self, settings: Settings) -> VisualLens:
+        """The same unlocked store served with other settings (bundle, provider, threads); saves them."""
+        self.home.save_settings(settings)
+        return VisualLens(self.home, self.store, settings)
 
     def status(self) -> dict:
         """What the profile holds and where, without revealing any photo content."""
@@ -186,11 +220,14 @@ class VisualLens:
         return info
 
     def _library(self) -> tuple[np.ndarray, list[str], np.ndarray]:
-        if self._matrix is None:
+        """The in-memory matrix, reloaded when this object changed the store or another process committed to it."""
+        version = self.store.data_version()
+        if self._matrix is None or version != self._matrix_version:
             stored = self.store.get_meta(BUNDLE_META)
             if stored is not None and stored != self.bundle.identity:
                 raise BundleMismatchError(
                     f"profiles were built with {stored}, the active bundle is {self.bundle.identity}: run `visuallens index`"
                 )
             self._matrix = self.store.load_matrix()
+            self._matrix_version = version
         return self._matrix

@@ -27,6 +27,7 @@ from engine.api import (
 from engine.catalog.items import CatalogError
 from engine.home import Home
 from engine.library.scan import FolderNotFoundError
+from engine.library.watch_cli import watch_command
 from engine.models.bundle import BundleError
 from engine.profile.keys import (
     KeyManager,
@@ -37,6 +38,7 @@ from engine.profile.keys import (
     keyring_available,
 )
 from engine.profile.store import StoreBusyError, StoreError, WrongKeyError
+from engine.serve.cli import serve_command
 
 app = typer.Typer(help="VisualLens: private recommendations from your own photos. Nothing leaves this machine.",
                   no_args_is_help=True, add_completion=False)
@@ -202,11 +204,7 @@ def recommend(
                 grid.parent.mkdir(parents=True, exist_ok=True)
                 rec.render_grid(highlight=rec.ranked[0] if rec.ranked else None).save(grid)
     if as_json:
-        out.print_json(json.dumps([
-            {"id": r.item.id, "name": r.item.name, "score": round(r.score, 4), "rank": r.rank,
-             "evidence": {"cells": list(r.evidence.cells), "aspect_words": list(r.evidence.aspect_words)}}
-            for r in rec.ranked
-        ]))
+        out.print_json(json.dumps(rec.records()))
         return
     out.print(f"[bold]{category}[/] for you, from {len(rec.grid_paths)} of your photos "
               f"(your profile here: {', '.join(rec.profile_aspects) or 'no photos yet'}; ranked by the {rec.scorer})")
@@ -258,6 +256,10 @@ def wipe_command(yes: bool = typer.Option(False, "--yes", help="Do not ask for c
 def version() -> None:
     """Print the version."""
     out.print(__version__)
+
+
+app.command(name="watch")(watch_command)
+app.command(name="serve")(serve_command)
 
 
 def _shown(path: str) -> str:

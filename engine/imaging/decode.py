@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -25,20 +26,20 @@ class ImageDecodeError(Exception):
     """A file that cannot be used as a photo; the message says why in one line."""
 
 
-def open_oriented(path: str | Path, min_side: int) -> Image.Image:
-    """Open an image as RGB, EXIF-rotated, decoded no larger than needed for `min_side` pixels.
+def open_oriented(source: str | Path | BinaryIO, min_side: int, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Open an image (a path or a binary stream) as RGB, EXIF-rotated, decoded no larger than needed for `min_side`.
 
     JPEGs use `draft()` (DCT scaling, decodes at 1/2, 1/4 or 1/8 size); other formats are
     shrunk with Pillow's reducing resize. The shorter side of the result is >= `min_side`
-    unless the source is smaller.
+    unless the source is smaller. Images over `max_pixels` are refused before decoding.
     """
-    path = Path(path)
+    source = source if hasattr(source, "read") else Path(source)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise ImageDecodeError(f"{img.width}x{img.height} pixels exceeds the {MAX_PIXELS:,} pixel limit")
+            with Image.open(source) as img:
+                if img.width * img.height > max_pixels:
+                    raise ImageDecodeError(f"{img.width}x{img.height} pixels exceeds the {max_pixels:,} pixel limit")
                 if img.format == "JPEG":
                     scale = min(img.width, img.height) / max(min_side, 1)
                     if scale >= 2:

@@ -239,6 +239,11 @@ class ProfileStore:
             found[row[0]] = found[row[1]] = _profile(row)
         return [found[key] for key in wanted if key in found]
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (another process, say `visuallens index`) commits to the store."""
+        with self._reading() as db:
+            return db.execute("PRAGMA data_version").fetchone()[0]
+
     def count(self) -> int:
         with self._reading() as db:
             return db.execute("SELECT count(*) FROM photos").fetchone()[0]

@@ -60,6 +60,14 @@ class Recommendation:
     scorer: str  # "trained ranker" or "zero-shot"
     timings_ms: dict[str, float] = field(default_factory=dict)
 
+    def records(self) -> list[dict]:
+        """The ranking as plain records {id, name, score, rank, evidence: {cells, aspect_words}} (no photo paths)."""
+        return [
+            {"id": r.item.id, "name": r.item.name, "score": round(r.score, 4), "rank": r.rank,
+             "evidence": {"cells": list(r.evidence.cells), "aspect_words": list(r.evidence.aspect_words)}}
+            for r in self.ranked
+        ]
+
     def render_grid(self, highlight: RankedItem | None = None) -> Image.Image:
         """The numbered d x d grid of the retrieved photos, in memory; optionally framing one item's cells."""
         layout = GridLayout(d=grid_side(self.w), cell=GRID_CELL, gap=2)

@@ -50,6 +50,9 @@ def benchmark(
     candidates: int = typer.Option(SimulationConfig.candidates, "--candidates", min=2, help="Candidates per query."),
     queries_per_user: int = typer.Option(SimulationConfig.queries_per_user, "--queries-per-user", min=1),
     history: tuple[int, int] = typer.Option(SimulationConfig.history, "--history", help="History length MIN MAX."),
+    personal: bool = typer.Option(
+        False, "--personal", help="No item prior: only each user's photos can tell which candidate wins."
+    ),
 ) -> None:
     """A recommendation benchmark of simulated users: photo histories, queries, one ground truth each."""
     config = SimulationConfig(
@@ -61,6 +64,8 @@ def benchmark(
         queries_per_user=queries_per_user,
         history=history,
     )
+    if personal:
+        config = config.personal()
     with _failures(), _progress("tagging, simulating, copying images") as advance:
         bench = generate_benchmark(out, config, on_progress=advance)
     stats = bench.meta["stats"]

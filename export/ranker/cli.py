@@ -79,6 +79,7 @@ def eval_command(
     bundle: Path = typer.Option(..., "--bundle", help="A bundle with a trained ranker (from `train`)."),
     report: Path = typer.Option(..., "--report", help="Folder for report.md, report.json and the plots."),
     with_ablations: bool = typer.Option(True, "--ablations/--no-ablations", help="Train and score each ablation."),
+    only: list[str] = typer.Option([], "--ablation", help="Run only this ablation (repeatable; default: all)."),
     with_curves: bool = typer.Option(True, "--curves/--no-curves", help="MRR vs history length and candidates."),
     epochs: int = typer.Option(0, "--epochs", help="Epochs for the ablation runs (0: as the bundle's ranker)."),
     refine_rounds: int = typer.Option(0, "--refine-rounds", help="Refinement rounds of the ablation runs (0: same)."),
@@ -103,7 +104,7 @@ def eval_command(
                 refine_rounds=refine_rounds or recorded.get("refine_rounds", Recipe().refine_rounds),
                 train=TrainConfig(epochs=epochs or recorded.get("train", {}).get("epochs", TrainConfig().epochs)),
             )
-            rows = ablations(bench, features, recipe, console.print)
+            rows = ablations(bench, features, recipe, console.print, only)
             console.print(rich_table("Ablations", rows))
             ablation_plot(rows, report / "ablations.png")
             payload["ablations"] = as_json(rows)

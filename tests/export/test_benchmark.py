@@ -85,6 +85,18 @@ def test_each_query_has_one_liked_ground_truth_among_n_candidates_of_its_categor
         assert 0 < utility[query.ground_truth[0]] >= max(utility.values()) - 0.15  # noise only swaps near-equal ones
 
 
+def test_personal_world_has_one_aspect_per_candidate_and_a_liked_ground_truth(tmp_path):
+    bench = generate_benchmark(tmp_path / "personal", SMALL.personal())
+    assert bench.meta["generator"]["config"]["item_aspect"] == "primary"
+    for query in bench.queries:
+        user = bench.users[query.user_id]
+        weights = dict(zip(user.liked, user.liked_weights))
+        tags = {item: bench.items[item].tags for item in query.candidates}
+        assert all(len(item_tags) == 1 for item_tags in tags.values())  # every candidate could win for someone
+        utility = {item: weights.get(item_tags[0], 0.0) for item, item_tags in tags.items()}
+        assert 0 < utility[query.ground_truth[0]] >= max(utility.values()) - 0.15
+
+
 def test_histories_are_self_contained_photos_in_range_that_show_the_taste(bench):
     photo_tags = {
         bench.root / record["path"]: set(record["tags"])

@@ -8,14 +8,19 @@ and `min_aspect_items` query items, found on at most `max_aspect_share` of any c
 (broader tags such as "food" decide nothing).
 
 Each user likes 2-4 aspects with random weights; aspects with more photos are liked more often
-(odds grow with the square root of their photo count), as common things are. Their history holds `history` photos: a
+(odds grow with their photo count to the power `popularity`, 0.5 by default), as common things are. Their history holds `history` photos: a
 `relevant_fraction` drawn from photos of liked aspects (picked by weight, no photo twice), the
 rest drawn uniformly from the whole pool, as task-irrelevant noise. Each query takes a category
 with at least `candidates` items, at least one of them liked, and samples the candidates from it
 until at least one carries a liked aspect (so the photos can answer it). An item's utility is the
-sum of the liked weights of its tags (the strongest weighs 1) plus Gumbel noise of scale `noise`;
+sum of the liked weights of its aspects (the strongest weighs 1) plus Gumbel noise of scale `noise`;
 the ground truth is the single best item among those carrying a liked aspect: noise reorders
 near-equal ones but never lets an item the user has no liking for win.
+
+That default world has an item prior, as the real one does: items with many aspects, or popular ones,
+win for many users. `personal()` removes it, so that only a user's photos can tell the winner: every
+item counts only its most specific aspect (`item_aspect="primary"`), candidates are drawn only from
+items that have one, and aspects are liked uniformly (`popularity=0`).
 
 Everything is drawn from `random.Random` seeded by (seed, user number), so the same configuration
 writes the same bytes.
@@ -29,7 +34,7 @@ import random
 import tempfile
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -53,7 +58,6 @@ Progress = Callable[[int, int], None]
 PHOTOS_FILE = "photos.jsonl"
 MAX_CANDIDATE_DRAWS = 10_000
 WEIGHT_RANGE = (0.2, 1.0)  # liked weights are drawn from this range, then scaled so the strongest is 1
-POPULARITY = 0.5  # an aspect is liked with odds (its number of pool photos) ** POPULARITY
 
 
 class SimulationError(ValueError):
@@ -80,6 +84,13 @@ class SimulationConfig:
     # Packages of real photographs: only these show a user's liked aspects. The rest of the pool (clip-art
     # drawings) appears in histories as task-irrelevant noise, as screenshots and drawings do in a real library.
     evidence_packages: tuple[str, ...] = ("tuxpaint-stamps-default", "mate-backgrounds")
+    popularity: float = 0.5  # an aspect is liked with odds (its number of pool photos) ** popularity
+    item_aspect: str = "all"  # "all": an item counts every aspect it carries; "primary": only its most specific one
+    aspect_candidates_only: bool = False  # candidates only from items with an aspect (none is a sure loser)
+
+    def personal(self) -> SimulationConfig:
+        """This configuration without the item prior: only the user's photos can tell the ground truth."""
+        return replace(self, popularity=0.0, item_aspect="primary", aspect_candidates_only=True)
 
 
 @dataclass(frozen=True)
@@ -132,8 +143,10 @@ def _check(config: SimulationConfig) -> None:
         problems.append("candidates must be at least 2 and queries_per_user at least 1")
     if min(config.train_users, config.val_users, config.test_users) < 0 or not config.train_users + config.test_users:
         problems.append("user counts must not be negative, with some train or test users")
-    if not 0 < config.max_aspect_share <= 1 or config.noise < 0:
-        problems.append("max_aspect_share must be in (0, 1] and noise not negative")
+    if not 0 < config.max_aspect_share <= 1 or config.noise < 0 or config.popularity < 0:
+        problems.append("max_aspect_share must be in (0, 1]; noise and popularity not negative")
+    if config.item_aspect not in ("all", "primary"):
+        problems.append(f"item_aspect is 'all' or 'primary', got {config.item_aspect!r}")
     if problems:
         raise SimulationError("; ".join(problems))
 
@@ -152,8 +165,12 @@ def _simulate(stage: Path, config: SimulationConfig, on_progress: Progress | Non
         raise SimulationError(f"history of up to {config.history[1]} photos asked; the pool has {len(pool)}")
     categories = _query_categories(catalog, config.candidates)
     aspects = _aspects(pool, categories, config)
+    aspects, item_aspects = _item_aspects(categories, aspects, config)
     if len(aspects) < config.liked_aspects[1]:
         raise SimulationError(f"only {len(aspects)} usable aspects; users like up to {config.liked_aspects[1]}")
+    if config.aspect_candidates_only:
+        categories = _query_categories([i for group in categories.values() for i in group if item_aspects[i.id]],
+                                       config.candidates)
 
     users, queries = [], []
     counts = dict(zip(SPLITS, (config.train_users, config.val_users, config.test_users)))
@@ -162,10 +179,15 @@ def _simulate(stage: Path, config: SimulationConfig, on_progress: Progress | Non
         rng = random.Random(f"visuallens-benchmark:{config.seed}:{number}")
         user = _user(f"u{number:04d}", split, rng, pool, aspects, config)
         users.append(user)
-        queries += [_query(f"{user.id}-q{k}", user, rng, categories, config) for k in range(1, config.queries_per_user + 1)]
+        queries += [
+            _query(f"{user.id}-q{k}", user, rng, categories, item_aspects, config)
+            for k in range(1, config.queries_per_user + 1)
+        ]
 
     used = sorted({photo for user in users for photo in user.history})
     items = [item for members in categories.values() for item in members]
+    if config.item_aspect == "primary":  # the items' tags say what the simulation counted
+        items = [replace(item, tags=tuple(sorted(item_aspects[item.id]))) for item in items]
     total = len(used) + len(items)
     paths: dict[int, Path] = {}
     (stage / "photos").mkdir()
@@ -231,11 +253,35 @@ def _aspects(pool: list[PoolPhoto], categories: dict[str, list[EmojiItem]], conf
     }
 
 
+def _item_aspects(
+    categories: dict[str, list[EmojiItem]], aspects: dict[str, _Aspect], config: SimulationConfig
+) -> tuple[dict[str, _Aspect], dict[str, set[str]]]:
+    """The aspects each item counts for: all it carries, or only the most specific (on fewest items, then by name).
+
+    In "primary" mode an aspect that is the most specific one of fewer than `min_aspect_items` items is
+    dropped (no user could be asked about it), and the items' aspects are chosen again among the rest.
+    """
+    items = [item for group in categories.values() for item in group]
+    while True:
+        carried = {item.id: {tag for tag in item.tags if tag in aspects} for item in items}
+        if config.item_aspect == "all":
+            return aspects, carried
+        primary = {
+            item: {min(tags, key=lambda tag: (len(aspects[tag].items), tag))} if tags else set()
+            for item, tags in carried.items()
+        }
+        counts = Counter(tag for tags in primary.values() for tag in tags)
+        kept = {name: aspect for name, aspect in aspects.items() if counts[name] >= config.min_aspect_items}
+        if len(kept) == len(aspects):
+            return aspects, primary
+        aspects = kept
+
+
 def _user(
     user_id: str, split: str, rng: random.Random, pool: list[PoolPhoto], aspects: dict[str, _Aspect], config: SimulationConfig
 ) -> _User:
     count, everything = rng.randint(*config.liked_aspects), sorted(aspects)
-    popularity = [len(aspects[name].photos) ** POPULARITY for name in everything]
+    popularity = [len(aspects[name].photos) ** config.popularity for name in everything]
     names: list[str] = []
     while len(names) < count:
         name = rng.choices(everything, weights=popularity)[0]
@@ -261,10 +307,15 @@ def _user(
 
 
 def _query(
-    query_id: str, user: _User, rng: random.Random, categories: dict[str, list[EmojiItem]], config: SimulationConfig
+    query_id: str,
+    user: _User,
+    rng: random.Random,
+    categories: dict[str, list[EmojiItem]],
+    item_aspects: dict[str, set[str]],
+    config: SimulationConfig,
 ) -> _Query:
     def utility(item: EmojiItem) -> float:
-        return sum(weight for name, weight in user.liked.items() if name in item.tags)
+        return sum(weight for name, weight in user.liked.items() if name in item_aspects[item.id])
 
     eligible = [category for category, members in categories.items() if any(utility(item) for item in members)]
     category = rng.choice(eligible)

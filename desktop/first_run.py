@@ -1,0 +1,166 @@
+"""First run: choose photo folders, how the profile is protected, and see which models will run where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QRadioButton,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
+
+from desktop.folder_list import FolderList
+from desktop.passphrase_strength import passphrase_strength
+from desktop.providers import PROVIDER_CHOICES, bundle_summary, installed_bundles, provider_summary
+from engine.home import Home
+
+
+@dataclass(frozen=True)
+class SetupChoices:
+    folders: list[str]
+    passphrase: str | None
+    use_keyring: bool
+    bundle: str
+    provider: str
+
+
+class FoldersPage(QWizardPage):
+    def __init__(self):
+        super().__init__()
+        self.setTitle("Your photos")
+        self.setSubTitle("Choose the folders VisualLens learns from. It reads them; it never changes or uploads them.")
+        self.folders = FolderList(add_text="Add photo folder…")
+        self.folders.changed.connect(self.completeChanged)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.folders)
+
+    def isComplete(self) -> bool:
+        return bool(self.folders.folders())
+
+
+class ProtectionPage(QWizardPage):
+    def __init__(self, keyring_works: bool):
+        super().__init__()
+        self.setTitle("Protect your profile")
+        self.setSubTitle("What VisualLens learns is stored encrypted. Choose what unlocks it.")
+        self.keyring = QRadioButton("The system keyring: unlocks by itself when you log in")
+        self.passphrase_mode = QRadioButton("A passphrase I type when VisualLens starts")
+        group = QButtonGroup(self)
+        group.addButton(self.keyring)
+        group.addButton(self.passphrase_mode)
+        self.keyring.setEnabled(keyring_works)
+        if not keyring_works:
+            self.keyring.setText(self.keyring.text() + " (no working keyring on this system)")
+        (self.keyring if keyring_works else self.passphrase_mode).setChecked(True)
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm = QLineEdit()
+        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        self.meter = QProgressBar()
+        self.meter.setRange(0, 4)
+        self.meter.setTextVisible(True)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.match = QLabel()
+        form = QFormLayout()
+        form.addRow("Passphrase", self.passphrase)
+        form.addRow("Strength", self.meter)
+        form.addRow("", self.hint)
+        form.addRow("Confirm", self.confirm)
+        form.addRow("", self.match)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.keyring)
+        layout.addWidget(self.passphrase_mode)
+        layout.addLayout(form)
+        warning = QLabel("There is no way to recover a forgotten passphrase: the profile would have to be rebuilt "
+                         "from your photos.")
+        warning.setWordWrap(True)
+        layout.addWidget(warning)
+        for signal in (self.passphrase.textChanged, self.confirm.textChanged, self.passphrase_mode.toggled):
+            signal.connect(self._update)
+        self._update()
+
+    def chosen_passphrase(self) -> str | None:
+        return self.passphrase.text() if self.passphrase_mode.isChecked() else None
+
+    def _update(self) -> None:
+        use_passphrase = self.passphrase_mode.isChecked()
+        for widget in (self.passphrase, self.confirm, self.meter, self.hint, self.match):
+            widget.setEnabled(use_passphrase)
+        strength = passphrase_strength(self.passphrase.text())
+        self.meter.setValue(strength.score)
+        self.meter.setFormat(strength.label)
+        self.hint.setText(strength.hint)
+        matches = self.passphrase.text() == self.confirm.text()
+        self.match.setText("" if matches or not self.confirm.text() else "The two passphrases differ.")
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        if not self.passphrase_mode.isChecked():
+            return True
+        text = self.passphrase.text()
+        return passphrase_strength(text).acceptable and text == self.confirm.text()
+
+
+class ModelPage(QWizardPage):
+    def __init__(self, home: Home):
+        super().__init__()
+        self.setTitle("Models")
+        self.setSubTitle("Every model runs on this computer.")
+        self.bundle = QComboBox()
+        self.bundle.addItems(installed_bundles(home))
+        self.bundle_info = QLabel()
+        self.bundle_info.setWordWrap(True)
+        self.bundle.currentTextChanged.connect(lambda name: self.bundle_info.setText(bundle_summary(home, name)))
+        self.provider = QComboBox()
+        for key, label in PROVIDER_CHOICES.items():
+            self.provider.addItem(label, key)
+        self.provider_info = QLabel(provider_summary("auto"))
+        self.provider.currentIndexChanged.connect(
+            lambda _: self.provider_info.setText(provider_summary(self.provider.currentData()))
+        )
+        form = QFormLayout(self)
+        form.addRow("Model bundle", self.bundle)
+        form.addRow("", self.bundle_info)
+        form.addRow("Run models on", self.provider)
+        form.addRow("", self.provider_info)
+        if self.bundle.count():
+            self.bundle_info.setText(bundle_summary(home, self.bundle.currentText()))
+        else:
+            self.bundle_info.setText(f"No model bundle is installed in {home.bundles_dir}. Install one with "
+                                     f"`visuallens-export bundle lite --out {home.bundles_dir / 'lite'}`.")
+
+    def isComplete(self) -> bool:
+        return self.bundle.count() > 0
+
+
+class FirstRunWizard(QWizard):
+    def __init__(self, home: Home, keyring_works: bool, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Welcome to VisualLens")
+        self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
+        self.folders_page = FoldersPage()
+        self.protection_page = ProtectionPage(keyring_works)
+        self.model_page = ModelPage(home)
+        for page in (self.folders_page, self.protection_page, self.model_page):
+            self.addPage(page)
+        self.setButtonText(QWizard.WizardButton.FinishButton, "Start")
+        self.resize(720, 560)
+
+    def choices(self) -> SetupChoices:
+        passphrase = self.protection_page.chosen_passphrase()
+        return SetupChoices(
+            folders=self.folders_page.folders.folders(),
+            passphrase=passphrase,
+            use_keyring=passphrase is None,
+            bundle=self.model_page.bundle.currentText(),
+            provider=self.model_page.provider.currentData(),
+        )

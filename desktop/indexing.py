@@ -1,0 +1,128 @@
+"""Indexing off the UI thread, with progress, speed, failures, pause/resume and cancel."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.session import Session
+from desktop.tasks import Report, run_task
+from engine.profile.indexer import IndexProgress, IndexReport
+
+
+@dataclass(frozen=True)
+class IndexStatus:
+    """What the status panel shows while a run goes on."""
+
+    done: int
+    total: int
+    per_second: float
+    current: str
+
+
+class IndexRunner(QObject):
+    """Runs `VisualLens.index` in a worker; a paused run holds between batches (each batch is already committed).
+
+    Asking for a run while one is going queues it: the folders are indexed right after the current run.
+    """
+
+    started = Signal()
+    progressed = Signal(object)  # IndexStatus
+    finished = Signal(object)  # IndexReport
+    failed = Signal(str)
+    paused_changed = Signal(bool)
+    holding = Signal()  # a paused run has reached the end of its batch and waits
+
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+        self._running = False
+        self._resume = threading.Event()
+        self._resume.set()
+        self._cancel = threading.Event()
+        self._queued: list[str | Path] | None = None
+        self._queued_all = False
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    def start(self, folders: Sequence[str | Path] | None = None) -> None:
+        """Index `folders` (default: every library folder), now or right after the run in progress."""
+        if self._running:
+            self._queue(folders)
+            return
+        lens = self.session.lens
+        targets = list(folders) if folders is not None else lens.store.folders()
+        self._running = True
+        self._cancel.clear()
+        self.started.emit()
+        started = time.perf_counter()
+
+        def work(report: Report) -> IndexReport:
+            def on_progress(p: IndexProgress) -> None:
+                elapsed = max(time.perf_counter() - started, 1e-6)
+                report(IndexStatus(p.done, p.total, p.done / elapsed, p.path))
+
+            return lens.index(targets, progress=on_progress, should_stop=self._hold)
+
+        run_task(work, done=self._on_done, failed=self._on_failed, progress=self.progressed.emit)
+
+    def pause(self) -> None:
+        self._resume.clear()
+        self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        self._resume.set()
+        self.paused_changed.emit(False)
+
+    def cancel(self) -> None:
+        """Stop after the current batch and drop queued runs."""
+        self._queued, self._queued_all = None, False
+        self._cancel.set()
+        self._resume.set()
+
+    def _queue(self, folders: Sequence[str | Path] | None) -> None:
+        if folders is None:
+            self._queued_all = True
+        else:
+            self._queued = [*(self._queued or []), *folders]
+
+    def _start_queued(self) -> None:
+        queued, everything = self._queued, self._queued_all
+        self._queued, self._queued_all = None, False
+        if everything:
+            folders = [*self.session.lens.store.folders(), *(queued or [])]
+            self.start(list(dict.fromkeys(str(Path(f).expanduser().resolve()) for f in folders)))
+        elif queued:
+            self.start(queued)
+
+    def _hold(self) -> bool:
+        """Called by the indexer between batches: wait while paused; True stops the run."""
+        if not self._resume.is_set():
+            self.holding.emit()
+        while not self._resume.wait(0.1):
+            if self._cancel.is_set():
+                break
+        return self._cancel.is_set()
+
+    def _on_done(self, report: IndexReport) -> None:
+        self._running = False
+        self.finished.emit(report)
+        self.session.library_changed.emit()
+        self._start_queued()
+
+    def _on_failed(self, exc: BaseException) -> None:
+        self._running = False
+        self.failed.emit(str(exc))
+        self.session.library_changed.emit()
+        self._start_queued()

@@ -1,0 +1,211 @@
+"""The main window: Library, Recommend and Privacy tabs, menus with shortcuts, a status bar; startup and setup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from desktop.about import show_about
+from desktop.first_run import FirstRunWizard, SetupChoices
+from desktop.icons import app_icon, standard_icon
+from desktop.indexing import IndexRunner
+from desktop.library_view import LibraryView
+from desktop.live_watch import LiveWatch
+from desktop.privacy_view import PrivacyView
+from desktop.recommend_view import RecommendView
+from desktop.session import Session
+from desktop.settings_dialog import SettingsDialog
+from desktop.tasks import run_task, wait_for_tasks
+from desktop.thumbnails import ThumbnailCache
+from desktop.unlock_dialog import UnlockDialog
+from engine.api import VisualLens, initialise, unlock
+from engine.home import Settings
+from engine.profile.keys import PassphraseRequiredError, WrongPassphraseError, keyring_available
+
+PROVIDER_NAMES = {"CPUExecutionProvider": "runs on the CPU", "CUDAExecutionProvider": "runs on the GPU (CUDA)"}
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+        self.setWindowTitle("VisualLens")
+        self.setWindowIcon(app_icon())
+        self.setMinimumSize(QSize(900, 600))
+        self.resize(1280, 820)
+        self.thumbnails = ThumbnailCache()
+        self.runner = IndexRunner(session)
+        self.live = LiveWatch(session, self.runner)
+        self.library = LibraryView(session, self.runner, self.thumbnails)
+        self.recommend = RecommendView(session)
+        self.privacy = PrivacyView(session)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.library, standard_icon("SP_DirIcon"), "Library")
+        self.tabs.addTab(self.recommend, standard_icon("SP_DialogYesButton"), "Recommend")
+        self.tabs.addTab(self.privacy, standard_icon("SP_VistaShield"), "Privacy")
+        self.setCentralWidget(self.tabs)
+        self.photos_label = QLabel()
+        self.engine_label = QLabel()
+        self.statusBar().addPermanentWidget(self.photos_label)
+        self.statusBar().addPermanentWidget(self.engine_label)
+        self.wizard: FirstRunWizard | None = None
+        self.unlock_dialog: UnlockDialog | None = None
+        self._build_menus()
+        for view in (self.recommend, self.privacy):
+            view.status.connect(self.show_message)
+        self.runner.finished.connect(lambda report: self.show_message(f"Indexing done in {report.seconds:.0f} s"))
+        self.runner.failed.connect(self.show_message)
+        for signal in (session.unlocked, session.library_changed, session.settings_changed):
+            signal.connect(self._update_status)
+        session.wiped.connect(self._after_wipe)
+        self._set_enabled(False)
+
+    # -- startup --------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """First run: the setup wizard. Later: unlock with the keyring silently, else ask for the passphrase."""
+        if not self.session.initialised:
+            self._show_wizard()
+            return
+        try:
+            lens = unlock(self.session.home)
+        except (PassphraseRequiredError, WrongPassphraseError):
+            self._ask_passphrase()
+            return
+        except Exception as exc:  # noqa: BLE001 - e.g. keyring failure: the passphrase may still work
+            self._ask_passphrase(str(exc))
+            return
+        self._unlocked(lens)
+
+    def _show_wizard(self) -> None:
+        self.wizard = FirstRunWizard(self.session.home, keyring_available(), self)
+        self.wizard.accepted.connect(lambda: self._finish_setup(self.wizard.choices()))
+        self.wizard.rejected.connect(self.close)
+        self.wizard.open()
+
+    def _finish_setup(self, choices: SetupChoices) -> None:
+        home = self.session.home
+        self.show_message("Creating your encrypted profile…")
+
+        def work(_) -> VisualLens:
+            initialise(home, choices.passphrase, choices.use_keyring, choices.bundle)
+            settings = home.load_settings()
+            settings.provider = choices.provider
+            home.save_settings(settings)
+            lens = unlock(home, choices.passphrase)
+            lens.warm_up()
+            return lens
+
+        run_task(work, done=lambda lens: self._unlocked(lens, choices.folders), failed=self._setup_failed)
+
+    def _setup_failed(self, exc: BaseException) -> None:
+        QMessageBox.critical(self, "Setup failed", str(exc))
+        self._show_wizard()
+
+    def _ask_passphrase(self, reason: str = "") -> None:
+        self.unlock_dialog = UnlockDialog(lambda passphrase: unlock(self.session.home, passphrase), self)
+        self.unlock_dialog.message.setText(reason)
+        self.unlock_dialog.accepted.connect(lambda: self._unlocked(self.unlock_dialog.lens))
+        self.unlock_dialog.rejected.connect(self.close)
+        self.unlock_dialog.open()
+
+    def _unlocked(self, lens: VisualLens, new_folders: list[str] | None = None) -> None:
+        self.session.attach(lens)
+        self._set_enabled(True)
+        self.runner.start(new_folders)  # the first run indexes the chosen folders; later runs catch up with the disk
+
+    # -- actions --------------------------------------------------------------------------------------
+    def add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder", str(Path.home()))
+        if folder:
+            self.runner.start([folder])
+
+    def open_settings(self) -> None:
+        lens = self.session.lens
+        dialog = SettingsDialog(self.session.home, lens.settings, lens.store.folders(), self)
+        dialog.accepted.connect(lambda: self.apply_settings(dialog.settings(), dialog.folders.folders()))
+        dialog.open()
+
+    def apply_settings(self, settings: Settings, folders: list[str]) -> None:
+        old = self.session.lens
+        bundle_changed = settings.bundle != old.settings.bundle
+        for folder in set(old.store.folders()) - set(folders):
+            old.forget(folder)
+        added = [f for f in folders if f not in old.store.folders()]
+        self.session.apply_settings(settings)
+        self.session.library_changed.emit()
+        if bundle_changed or added:
+            self.runner.start(None if bundle_changed else added)
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.live.stop()
+        self.runner.cancel()
+        self.thumbnails.wait(5000)
+        wait_for_tasks()
+        self.session.close()
+        super().closeEvent(event)
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        def action(menu, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None) -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        file_menu = self.menuBar().addMenu("&File")
+        self._profile_actions = [
+            action(file_menu, "&Add photo folder…", self.add_folder, "Ctrl+O"),
+            action(file_menu, "Open &catalog…", self.recommend.choose_catalog, "Ctrl+Shift+O"),
+            action(file_menu, "&Export ranking…", self.recommend.export, "Ctrl+E"),
+            action(file_menu, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences),
+        ]
+        file_menu.addSeparator()
+        action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        view_menu = self.menuBar().addMenu("&View")
+        for number, name in enumerate(("&Library", "&Recommend", "&Privacy")):
+            action(view_menu, name, lambda _=False, n=number: self.tabs.setCurrentIndex(n), f"Ctrl+{number + 1}")
+        library_menu = self.menuBar().addMenu("&Library")
+        self._profile_actions += [
+            action(library_menu, "&Index now", lambda: self.runner.start(), "F5"),
+            action(library_menu, "&Pause or resume indexing", self._toggle_pause, "Ctrl+P"),
+            action(library_menu, "&Search photos", self._focus_search, QKeySequence.StandardKey.Find),
+        ]
+        help_menu = self.menuBar().addMenu("&Help")
+        action(help_menu, "&About VisualLens", lambda: show_about(self, self.session))
+
+    def _toggle_pause(self) -> None:
+        if self.runner.running:
+            (self.runner.resume if self.runner.paused else self.runner.pause)()
+
+    def _focus_search(self) -> None:
+        self.tabs.setCurrentWidget(self.library)
+        self.library.search_box.setFocus()
+
+    def _set_enabled(self, unlocked: bool) -> None:
+        self.tabs.setEnabled(unlocked)
+        for act in self._profile_actions:
+            act.setEnabled(unlocked)
+
+    def _update_status(self) -> None:
+        if not self.session.is_unlocked:
+            return
+        status = self.session.lens.status()
+        self.photos_label.setText(f"{status['photos']} photos")
+        where = PROVIDER_NAMES.get(status.get("execution_provider", ""), status.get("bundle_error", "unknown"))
+        self.engine_label.setText(f"Model bundle {status['bundle']} · {where}")
+
+    def _after_wipe(self) -> None:
+        self._set_enabled(False)
+        self.photos_label.clear()
+        self.engine_label.clear()
+        self.thumbnails.clear()
+        self._show_wizard()

@@ -1,0 +1,253 @@
+"""Recommend: pick a catalog and category, optionally say what you want, see the ranking and why."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from PIL import Image
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.image_label import ScaledImageLabel
+from desktop.ranking_export import save_ranking
+from desktop.session import Session
+from desktop.tasks import run_task
+from desktop.thumbnails import pil_to_qimage, thumbnail_image
+from engine.catalog.emoji import import_emoji_catalog
+from engine.catalog.items import Catalog
+from engine.catalog.loaders import load_catalog
+from engine.imaging.grid import GridLayout, highlight_cells
+from engine.recommend.recommender import GRID_CELL, Recommendation
+
+ICON_SIDE = 40
+COLUMNS = ("#", "Item", "Score", "Aspect words", "Photos")
+
+
+class RecommendView(QWidget):
+    """Controls on top; the ranking on the left; the evidence grid and words of the selected item on the right."""
+
+    ranked = Signal(object)  # Recommendation
+    status = Signal(str)
+
+    def __init__(self, session: Session):
+        super().__init__()
+        self.session = session
+        self.catalog: Catalog | None = None
+        self.recommendation: Recommendation | None = None
+        self._grid: Image.Image | None = None
+
+        self.catalog_label = QLabel("No catalog open")
+        self.catalog_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        open_button = QPushButton("Open catalog…")
+        open_button.setToolTip("A JSON or CSV list of things to rank (Ctrl+Shift+O)")
+        open_button.clicked.connect(self.choose_catalog)
+        emoji_button = QPushButton("Import emoji set…")
+        emoji_button.setToolTip("Use an unpacked emoji-datasource package as a sample catalog")
+        emoji_button.clicked.connect(self.choose_emoji_package)
+        self.category = QComboBox()
+        self.category.setMinimumContentsLength(18)
+        self.query = QLineEdit()
+        self.query.setPlaceholderText("Optional: what you are in the mood for, e.g. “something spicy”")
+        self.query.returnPressed.connect(self.recommend)
+        self.go = QPushButton("Recommend")
+        self.go.setDefault(True)
+        self.go.setToolTip("Rank the category for you (Ctrl+Return)")
+        self.go.clicked.connect(self.recommend)
+        self.save_button = QPushButton("Export…")
+        self.save_button.setToolTip("Save the ranking as CSV or JSON (Ctrl+E)")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.export)
+        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self.recommend)
+
+        source = QHBoxLayout()
+        source.addWidget(self.catalog_label, 1)
+        source.addWidget(open_button)
+        source.addWidget(emoji_button)
+        ask = QHBoxLayout()
+        ask.addWidget(self.category)
+        ask.addWidget(self.query, 1)
+        ask.addWidget(self.go)
+        ask.addWidget(self.save_button)
+        form = QFormLayout()
+        form.addRow("Catalog", source)
+        form.addRow("Category", ask)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._show_evidence)
+
+        self.grid_view = ScaledImageLabel("Your photos that inform the ranking appear here.")
+        self.grid_view.setWordWrap(True)
+        self.why = QLabel()
+        self.why.setWordWrap(True)
+        self.why.setTextFormat(Qt.TextFormat.RichText)
+        self.why.setMinimumHeight(self.why.fontMetrics().lineSpacing() * 6)
+        self.why.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        evidence = QWidget()
+        evidence_layout = QVBoxLayout(evidence)
+        evidence_layout.setContentsMargins(0, 0, 0, 0)
+        evidence_layout.addWidget(self.grid_view, 1)
+        evidence_layout.addWidget(self.why)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(evidence)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(splitter, 1)
+        session.wiped.connect(self._clear)
+
+    # -- catalog ----------------------------------------------------------------------------------------
+    def choose_catalog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a catalog", "", "Catalogs (*.json *.csv);;All files (*)")
+        if path:
+            self.open_catalog(Path(path))
+
+    def open_catalog(self, path: Path) -> bool:
+        try:
+            catalog = load_catalog(path)
+        except (ValueError, OSError) as exc:
+            QMessageBox.warning(self, "Cannot open this catalog", str(exc))
+            return False
+        self.catalog = catalog
+        count = len(catalog.categories())
+        self.catalog_label.setText(f"{path.name}: {len(catalog.items)} items in {count} "
+                                   f"{'category' if count == 1 else 'categories'}")
+        self.catalog_label.setToolTip(str(path))
+        current = self.category.currentText()
+        self.category.clear()
+        self.category.addItems(catalog.categories())
+        if current in catalog.categories():
+            self.category.setCurrentText(current)
+        return True
+
+    def choose_emoji_package(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Unpacked emoji-datasource package (with emoji.json)")
+        if folder:
+            self.import_emoji_package(Path(folder))
+
+    def import_emoji_package(self, package: Path) -> None:
+        out = self.session.home.root / "catalogs" / package.name
+        self.status.emit(f"Importing the emoji catalog from {package}…")
+        run_task(lambda _: import_emoji_catalog(package, out), done=self._opened_import, failed=self._failed)
+
+    def _opened_import(self, path: Path) -> None:
+        if self.open_catalog(Path(path)):
+            self.status.emit(f"Emoji catalog ready: {path}")
+
+    # -- ranking ----------------------------------------------------------------------------------------
+    def recommend(self) -> None:
+        if self.catalog is None or not self.category.currentText():
+            QMessageBox.information(self, "Choose a catalog", "Open a catalog of things to rank, then pick a category.")
+            return
+        lens, catalog = self.session.lens, self.catalog.source
+        category, query = self.category.currentText(), self.query.text().strip() or None
+        self.go.setEnabled(False)
+        self.status.emit(f"Ranking {category} for you…")
+
+        def work(_):
+            rec = lens.recommend(category, catalog, query=query)
+            icons = {r.item.id: thumbnail_image(str(r.item.image), ICON_SIDE) for r in rec.ranked if r.item.image}
+            return rec, rec.render_grid(), icons
+
+        run_task(work, done=self._on_ranked, failed=self._failed)
+
+    def _on_ranked(self, result) -> None:
+        rec, grid, icons = result
+        self.recommendation, self._grid = rec, grid
+        self.go.setEnabled(True)
+        self.save_button.setEnabled(True)
+        self.table.setRowCount(len(rec.ranked))
+        for row, ranked in enumerate(rec.ranked):
+            name = QTableWidgetItem(ranked.item.name)
+            icon = icons.get(ranked.item.id)
+            if icon is not None and not icon.isNull():
+                name.setIcon(QPixmap.fromImage(icon))
+            name.setToolTip(ranked.item.description or ranked.item.name)
+            cells = ", ".join(f"#{c}" for c in ranked.evidence.cells)
+            values = (QTableWidgetItem(str(ranked.rank)), name, QTableWidgetItem(f"{ranked.score:+.2f}"),
+                      QTableWidgetItem(", ".join(ranked.evidence.aspect_words)), QTableWidgetItem(cells))
+            for column, item in enumerate(values):
+                self.table.setItem(row, column, item)
+        self.table.resizeRowsToContents()
+        self.table.selectRow(0)
+        self.status.emit(f"Ranked {len(rec.ranked)} {rec.category} by the {_scorer(rec)}, "
+                         f"from {len(rec.grid_paths)} of your photos")
+        self.ranked.emit(rec)
+
+    def _show_evidence(self) -> None:
+        rec, grid = self.recommendation, self._grid
+        rows = self.table.selectionModel().selectedRows()
+        if rec is None or grid is None or not rows:
+            return
+        ranked = rec.ranked[rows[0].row()]
+        layout = GridLayout.for_count(rec.w, GRID_CELL, 2)
+        picture = highlight_cells(grid, ranked.evidence.cells, layout) if ranked.evidence.cells else grid
+        self.grid_view.set_picture(QPixmap.fromImage(pil_to_qimage(picture)))
+        cells = ", ".join(f"#{c}" for c in ranked.evidence.cells) or "none stood out"
+        words = ", ".join(ranked.evidence.aspect_words) or "—"
+        self.why.setText(
+            f"<b>#{ranked.rank} {escape(ranked.item.name)}</b> (score {ranked.score:+.2f})<br>"
+            f"Photos that mattered (framed): {cells}<br>Aspect words: <i>{escape(words)}</i><br>"
+            f"Your profile for {escape(rec.category)}: {escape(', '.join(rec.profile_aspects) or '—')}"
+            f"<br><small>Ranked by the {_scorer(rec)}; the grid shows your top {len(rec.grid_paths)} photos "
+            f"for this category.</small>"
+        )
+
+    def export(self) -> None:
+        if self.recommendation is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export the ranking", f"{self.recommendation.category}.csv",
+                                              "CSV (*.csv);;JSON (*.json)")
+        if path:
+            try:
+                save_ranking(self.recommendation, Path(path))
+            except (ValueError, OSError) as exc:
+                QMessageBox.warning(self, "Cannot save the ranking", str(exc))
+                return
+            self.status.emit(f"Ranking saved to {path}")
+
+    def _failed(self, exc: BaseException) -> None:
+        self.go.setEnabled(True)
+        self.status.emit("")
+        QMessageBox.warning(self, "Cannot recommend", str(exc))
+
+    def _clear(self) -> None:
+        self.recommendation, self._grid = None, None
+        self.table.setRowCount(0)
+        self.grid_view.set_picture(QPixmap())
+        self.grid_view.clear()
+        self.why.clear()
+        self.save_button.setEnabled(False)
+
+
+def _scorer(rec: Recommendation) -> str:
+    return "zero-shot scorer" if rec.scorer == "zero-shot" else rec.scorer

@@ -1,0 +1,35 @@
+"""The `visuallens serve` command (registered in `engine.cli`)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from engine.serve.settings import DEFAULT_PORT, Limits
+
+
+def serve_command(
+    port: int = typer.Option(DEFAULT_PORT, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
+    rate: str = typer.Option(Limits.rate, "--rate", help='Requests allowed per client, e.g. "300/minute".'),
+    max_body_mb: float = typer.Option(Limits.max_body_bytes / 2**20, "--max-body-mb", min=0.001,
+                                      help="Largest request body accepted (MB)."),
+    config: Optional[str] = typer.Option(
+        None, "--config", help="Folder for the token file (default: VISUALLENS_CONFIG, else the user config dir)."
+    ),
+) -> None:
+    """Serve rankings to local programs over HTTP on 127.0.0.1, behind a bearer token (never any photo)."""
+    # Imported here: engine.cli imports this module, and the web stack should not slow every other command.
+    from engine.cli import _errors, _session, err, out
+    from engine.serve.server import LocalServer
+
+    with _session() as lens:
+        with _errors():
+            server = LocalServer(lens, port=port, limits=Limits(rate=rate, max_body_bytes=int(max_body_mb * 2**20)),
+                                 config=config)
+        out.print(f"VisualLens API on [bold]{server.url}[/] (127.0.0.1 only). Bearer token and URL in "
+                  f"{server.token_path} (mode 0600, new on every start). OpenAPI: {server.url}/openapi.json. "
+                  "Ctrl+C stops.", highlight=False)
+        server.run()
+        err.print("Stopped; token file removed.")
+

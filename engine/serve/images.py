@@ -1,0 +1,98 @@
+"""Candidate pictures of an API request, decoded and embedded in memory (they are never written to disk)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from engine.catalog.items import CatalogItem
+from engine.imaging.decode import ImageDecodeError, open_oriented
+from engine.imaging.preprocess import PreprocessSpec, to_tensor
+from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.recommend.candidates import candidate_vectors, item_text
+
+MAX_IMAGE_FILE_BYTES = 50 * 1024 * 1024
+MAX_CANDIDATE_PIXELS = 40_000_000  # below the engine's photo limit: requests decode many pictures at once
+VECTOR_CACHE_SIZE = 2048
+
+
+def read_image_file(path: str) -> bytes:
+    """The bytes of a candidate picture named by path; `ImageDecodeError` says why it cannot be used."""
+    try:
+        file = Path(path)
+        if not file.is_file():
+            raise ImageDecodeError("no such file (or not a regular file)")
+        if file.stat().st_size > MAX_IMAGE_FILE_BYTES:
+            raise ImageDecodeError(f"larger than {MAX_IMAGE_FILE_BYTES // 2**20} MB")
+        return file.read_bytes()
+    except OSError as exc:
+        raise ImageDecodeError(f"cannot be read ({exc.strerror})") from None
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tensor(data: bytes, spec: PreprocessSpec) -> np.ndarray:
+    """The image encoder's CHW input for picture bytes."""
+    return to_tensor(open_oriented(io.BytesIO(data), spec.resize_size, MAX_CANDIDATE_PIXELS), spec)
+
+
+class ImageVectorCache:
+    """Candidate picture vectors by content digest (bounded, in memory, thread-safe): repeated catalogs are
+    not decoded or encoded again."""
+
+    def __init__(self, size: int = VECTOR_CACHE_SIZE):
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lookup(self, digests: Iterable[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among `digests`."""
+        with self._lock:
+            found = {d: self._vectors[d] for d in digests if d in self._vectors}
+            for key in found:
+                self._vectors.move_to_end(key)
+        return found
+
+    def add(self, vectors: Mapping[str, np.ndarray]) -> None:
+        with self._lock:
+            self._vectors.update(vectors)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+
+def encode_tensors(
+    encoder: ImageEncoder, tensors: Mapping[str, np.ndarray], batch_size: int = 32
+) -> dict[str, np.ndarray]:
+    """Unit vectors of preprocessed pictures, keyed as `tensors` is."""
+    keys = list(tensors)
+    vectors: dict[str, np.ndarray] = {}
+    for start in range(0, len(keys), batch_size):
+        chunk = keys[start : start + batch_size]
+        vectors.update(zip(chunk, encoder.encode(np.stack([tensors[k] for k in chunk])).embeddings))
+    return vectors
+
+
+class RequestEmbedder:
+    """The `CandidateEmbedder` interface over pictures held in memory, looked up by item id."""
+
+    def __init__(self, text_encoder: TextEncoder, picture_vectors: Mapping[str, np.ndarray]):
+        self.text_encoder = text_encoder
+        self.picture_vectors = picture_vectors
+
+    def image_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
+        zero = np.zeros(self.text_encoder.dim, dtype=np.float32)
+        return np.stack([self.picture_vectors.get(item.id, zero) for item in items])
+
+    def text_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
+        return self.text_encoder.encode_cached([item_text(i) for i in items])
+
+    def vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
+        return candidate_vectors(self.image_vectors(items), self.text_vectors(items))

@@ -1,0 +1,103 @@
+"""The API's request and response bodies; pydantic validates them and FastAPI publishes them as OpenAPI."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+MAX_CANDIDATES = 100
+MAX_TEXT = 500
+MAX_DESCRIPTION = 2000
+_DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)
+
+
+def _base64(value: object) -> object:
+    """Strict base64 (a `data:...;base64,` prefix is allowed) decoded to bytes; anything else is left to pydantic."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return base64.b64decode(_DATA_URL.sub("", value, count=1), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not valid base64 image data") from None
+
+
+ImageBytes = Annotated[bytes, BeforeValidator(_base64), Field(min_length=1),
+                      WithJsonSchema({"type": "string", "contentEncoding": "base64"})]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+
+
+class Candidate(BaseModel):
+    """One item to rank; its picture is sent inline (`image`) or named by an absolute path on this machine."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Text
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = ""
+    image: ImageBytes | None = Field(None, description="The item's picture, base64 (or a base64 data: URL).")
+    image_path: Text | None = Field(None, description="Or: an absolute path to the item's picture on this machine.")
+
+    @field_validator("image_path")
+    @classmethod
+    def _absolute(cls, path: str | None) -> str | None:
+        if path is not None and not Path(path).is_absolute():
+            raise ValueError("must be an absolute path")
+        return path
+
+    @model_validator(mode="after")
+    def _one_picture(self) -> Candidate:
+        if self.image is not None and self.image_path is not None:
+            raise ValueError("give either image or image_path, not both")
+        return self
+
+
+class RecommendRequest(BaseModel):
+    """Rank `candidates` of one `category` for the user of this profile, optionally steered by a text `query`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: Text
+    candidates: Annotated[list[Candidate], Field(min_length=1, max_length=MAX_CANDIDATES)]
+    query: Text | None = None
+    top: Annotated[int, Field(ge=1, le=MAX_CANDIDATES)] | None = Field(None, description="Return only the best `top`.")
+
+
+class RankedCandidate(BaseModel):
+    id: str
+    name: str
+    score: float
+    rank: int
+    aspect_words: list[str] = Field(description="Aspect words of the user's photos that support this item.")
+
+
+class RecommendResponse(BaseModel):
+    category: str
+    query: str | None
+    scorer: str = Field(description='"trained ranker" or "zero-shot".')
+    query_aspect_words: list[str] = Field(description="Aspect words of the user's photos this request retrieved.")
+    ranking: list[RankedCandidate]
+
+
+class StatusResponse(BaseModel):
+    version: str
+    photos: int
+    bundle: str
+    bundle_version: str
+    provider: str = Field(description="The ONNX Runtime execution provider in use.")
+    ranker: str
+    scorer: str = Field(description='What serves /recommend: "trained ranker" or "zero-shot".')
+
+
+class ErrorField(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+    errors: list[ErrorField] = []

@@ -1,0 +1,113 @@
+"""The engine behind the API: one unlocked profile, used by one request thread at a time, answering only
+with rankings and aspect words (never the user's photos, paths, captions or vectors)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from engine import __version__
+from engine.api import VisualLens
+from engine.catalog.items import CatalogItem
+from engine.imaging.decode import ImageDecodeError
+from engine.serve.images import ImageVectorCache, RequestEmbedder, digest, encode_tensors, read_image_file, tensor
+from engine.serve.schema import RankedCandidate, RecommendRequest, RecommendResponse, StatusResponse
+
+ZERO_SHOT = "zero-shot (the bundle has no ranker)"
+
+
+class InputError(ValueError):
+    """A request field the engine cannot use; `field` names it as the client wrote it (`candidates[2].image`)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class LensService:
+    """Serialises access to the `VisualLens` object; picture decoding runs outside the lock."""
+
+    def __init__(self, lens: VisualLens):
+        self.lens = lens
+        self.lock = threading.Lock()
+        self.cache = ImageVectorCache()
+        with self.lock:  # load the models and the library now: fail at start-up, answer the first request fast
+            lens.warm_up()
+
+    def recommend(self, request: RecommendRequest) -> RecommendResponse:
+        _check_unique_ids(request)
+        pictures = _picture_bytes(request)
+        digests = {item_id: digest(data) for item_id, data in pictures.items()}
+        known = self.cache.lookup(set(digests.values()))
+        spec = self.lens.image_encoder.spec
+        tensors: dict[str, np.ndarray] = {}
+        for item_id, data in pictures.items():
+            key = digests[item_id]
+            if key not in known and key not in tensors:
+                try:
+                    tensors[key] = tensor(data, spec)
+                except ImageDecodeError as exc:
+                    raise InputError(_picture_field(request, item_id), str(exc)) from None
+        items = [CatalogItem(id=c.id, name=c.name, category=request.category, description=c.description)
+                 for c in request.candidates]
+        with self.lock:
+            fresh = encode_tensors(self.lens.image_encoder, tensors)
+            by_digest = {**known, **fresh}
+            vectors = {item_id: by_digest[key] for item_id, key in digests.items()}
+            embedder = RequestEmbedder(self.lens.text_encoder, vectors)
+            rec = self.lens.recommend_items(request.category, items, request.query, embedder=embedder)
+        self.cache.add(fresh)
+        return RecommendResponse(
+            category=request.category,
+            query=request.query,
+            scorer=rec.scorer,
+            query_aspect_words=list(rec.profile_aspects),
+            ranking=[
+                RankedCandidate(id=r.item.id, name=r.item.name, score=round(r.score, 6), rank=r.rank,
+                                aspect_words=list(r.evidence.aspect_words))
+                for r in rec.ranked[: request.top]
+            ],
+        )
+
+    def status(self) -> StatusResponse:
+        with self.lock:
+            bundle = self.lens.bundle
+            ranker = self.lens.recommender.ranker
+            return StatusResponse(
+                version=__version__,
+                photos=self.lens.store.count(),
+                bundle=bundle.name,
+                bundle_version=bundle.version,
+                provider=self.lens.image_encoder.provider,
+                ranker=bundle.manifest.get("ranker", {}).get("summary", ZERO_SHOT),
+                scorer="trained ranker" if ranker is not None else "zero-shot",
+            )
+
+
+def _check_unique_ids(request: RecommendRequest) -> None:
+    first: dict[str, int] = {}
+    for i, candidate in enumerate(request.candidates):
+        if candidate.id in first:
+            raise InputError(f"candidates[{i}].id", f"repeats candidates[{first[candidate.id]}].id")
+        first[candidate.id] = i
+
+
+def _picture_bytes(request: RecommendRequest) -> dict[str, bytes]:
+    """Item id -> picture bytes, for the candidates that have a picture."""
+    pictures: dict[str, bytes] = {}
+    for i, candidate in enumerate(request.candidates):
+        if candidate.image is not None:
+            pictures[candidate.id] = candidate.image
+        elif candidate.image_path is not None:
+            try:
+                pictures[candidate.id] = read_image_file(candidate.image_path)
+            except ImageDecodeError as exc:
+                raise InputError(f"candidates[{i}].image_path", str(exc)) from None
+    return pictures
+
+
+def _picture_field(request: RecommendRequest, item_id: str) -> str:
+    i, candidate = next((i, c) for i, c in enumerate(request.candidates) if c.id == item_id)
+    return f"candidates[{i}].{'image' if candidate.image is not None else 'image_path'}"

@@ -1,0 +1,237 @@
+"""The desktop app driven offscreen through the real engine: setup, unlock, index, search, recommend, privacy."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from engine.api import initialise
+from engine.home import Home
+from tests.desktop.conftest import PASS, screenshot, wait_indexed
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _set_up(qtbot, window, folder: Path) -> None:
+    """Walk the first-run wizard: one folder, a passphrase, the lite bundle on the CPU."""
+    window.start()
+    wizard = window.wizard
+    assert wizard is not None and wizard.isVisible()
+    assert not wizard.folders_page.isComplete()
+    wizard.folders_page.folders.add(folder)
+    assert wizard.folders_page.isComplete()
+    wizard.next()
+    protection = wizard.protection_page
+    assert not protection.keyring.isEnabled() and protection.passphrase_mode.isChecked()  # tests have no keyring
+    protection.passphrase.setText("abc")
+    assert not protection.isComplete() and protection.meter.format() == "very weak"
+    protection.passphrase.setText(PASS)
+    protection.confirm.setText(PASS + "!")
+    assert not protection.isComplete() and "differ" in protection.match.text()
+    protection.confirm.setText(PASS)
+    assert protection.isComplete() and protection.meter.value() >= 3
+    screenshot(wizard, "first-run-protection")
+    wizard.next()
+    assert wizard.model_page.bundle.currentText() == "lite"
+    assert "CPU" in wizard.model_page.provider_info.text()
+    screenshot(wizard, "first-run-models")
+    wizard.accept()
+    wait_indexed(qtbot, window)
+
+
+def test_first_run_sets_up_an_encrypted_profile_and_indexes_the_folder(qtbot, window, home, pictures):
+    _set_up(qtbot, window, pictures)
+    assert (home / "keys.json").exists() and (home / "profile.db").exists()
+    assert window.session.lens.store.count() == 4
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 4)
+    assert "4 added" in window.library.index_panel.label.text()
+    assert window.photos_label.text() == "4 photos"
+    assert "runs on the CPU" in window.engine_label.text()
+    qtbot.waitUntil(lambda: all(window.thumbnails.get(p) is not None for p in window.library.model.paths()))
+    screenshot(window, "library")
+
+
+def test_wrong_passphrase_is_refused_without_changing_anything(qtbot, window, home, monkeypatch):
+    initialise(Home(home), PASS, use_keyring=False)
+    monkeypatch.delenv("VISUALLENS_PASSPHRASE")
+    keys_before = (home / "keys.json").read_bytes()
+    window.start()
+    dialog = window.unlock_dialog
+    assert dialog is not None and dialog.isVisible() and not window.session.is_unlocked
+    dialog.passphrase.setText("not my passphrase")
+    dialog.unlock_button.click()
+    assert "not right" in dialog.message.text() and dialog.isVisible()
+    assert (home / "keys.json").read_bytes() == keys_before and not window.session.is_unlocked
+    screenshot(dialog, "unlock-wrong-passphrase")
+    dialog.passphrase.setText(PASS)
+    dialog.unlock_button.click()
+    qtbot.waitUntil(lambda: window.session.is_unlocked)
+    assert not dialog.isVisible()
+
+
+@pytest.fixture()
+def ready(qtbot, window, home, pictures):
+    """A window unlocked with the keyring-less passphrase from the environment, library indexed."""
+    initialise(Home(home), PASS, use_keyring=False)
+    window.start()
+    assert window.unlock_dialog is None  # VISUALLENS_PASSPHRASE unlocks silently, as the keyring would
+    window.runner.start([pictures])
+    wait_indexed(qtbot, window)
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 4)
+    return window
+
+
+def test_search_shows_the_best_matching_photos_first(qtbot, ready):
+    library = ready.library
+    library.search_box.setText("a cat")
+    with qtbot.waitSignal(library.search_done, timeout=30_000) as hits:
+        library.search()
+    assert hits.args == [4]
+    assert Path(library.model.paths()[0]).name == "chelsea.png"
+    assert "best matches" in library.summary.text()
+    library.search_box.clear()
+    assert library.model.rowCount() == 4
+
+
+def test_recommend_ranks_with_evidence_and_exports(qtbot, ready, catalog, tmp_path, monkeypatch):
+    view = ready.recommend
+    ready.tabs.setCurrentWidget(view)
+    assert view.open_catalog(catalog)
+    assert view.category.currentText() == "outing"
+    view.query.setText("a cat")
+    with qtbot.waitSignal(view.ranked, timeout=60_000) as ranked:
+        view.recommend()
+    rec = ranked.args[0]
+    assert view.table.rowCount() == 3
+    assert [view.table.item(row, 0).text() for row in range(3)] == ["1", "2", "3"]
+    assert view.table.item(0, 1).text() == rec.ranked[0].item.name == "cat cafe"
+    assert not view.grid_view.picture().isNull() and view.grid_view.picture().width() > 400
+    assert "Aspect words" in view.why.text() and "cat cafe" in view.why.text()
+    view.table.selectRow(2)
+    assert rec.ranked[2].item.name in view.why.text()
+    screenshot(ready, "recommend")
+
+    for suffix in (".csv", ".json"):
+        target = tmp_path / f"ranking{suffix}"
+        monkeypatch.setattr("desktop.recommend_view.QFileDialog.getSaveFileName", lambda *a, t=target, **k: (str(t), ""))
+        view.export()
+        text = target.read_text()
+        assert str(ready.library.model.paths()[0]) not in text  # rankings never carry the user's photo paths
+    rows = list(csv.DictReader((tmp_path / "ranking.csv").open()))
+    assert [r["name"] for r in rows][0] == "cat cafe" and {r["rank"] for r in rows} == {"1", "2", "3"}
+    exported = json.loads((tmp_path / "ranking.json").read_text())
+    assert exported["category"] == "outing" and len(exported["items"]) == 3
+
+
+def test_forget_a_folder_and_exclude_a_subfolder(qtbot, ready, pictures, home):
+    privacy = ready.privacy
+    ready.tabs.setCurrentWidget(privacy)
+    assert [privacy.folders.item(i).text() for i in range(privacy.folders.count())] == [str(pictures.resolve())]
+    assert "AES-256" in privacy.location.text() and str(home / "profile.db") in privacy.location.text()
+    screenshot(ready, "privacy")
+
+    sub = pictures / "private"
+    sub.mkdir()
+    (pictures / "rocket.jpg").rename(sub / "rocket.jpg")
+    ready.runner.start()
+    wait_indexed(qtbot, ready)
+    assert ready.session.lens.store.count() == 4
+    assert privacy.exclude(sub) == 1
+    assert ready.session.lens.store.count() == 3 and ready.library.model.rowCount() == 3
+    assert privacy.excluded.count() == 1
+
+    assert privacy.forget(pictures) == 3
+    assert ready.session.lens.store.count() == 0 and ready.library.model.rowCount() == 0
+    assert privacy.folders.count() == 0 and ready.photos_label.text() == "0 photos"
+
+
+def test_wipe_deletes_the_profile_and_returns_to_setup(qtbot, ready, home):
+    ready.privacy.wipe_everything()
+    assert not (home / "profile.db").exists() and not (home / "keys.json").exists()
+    assert not ready.session.is_unlocked and not ready.tabs.isEnabled()
+    qtbot.waitUntil(lambda: ready.wizard is not None and ready.wizard.isVisible())
+
+
+def test_the_event_loop_keeps_running_while_indexing(qtbot, window, home, many_photos):
+    initialise(Home(home), PASS, use_keyring=False)
+    window.start()
+    ticks, progress = [], []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(window.runner.running))
+    window.runner.progressed.connect(progress.append)
+    timer.start(10)
+    window.runner.start([many_photos])
+    wait_indexed(qtbot, window)
+    timer.stop()
+    assert window.session.lens.store.count() == 64
+    assert sum(ticks) >= 10  # the timer kept firing while the worker indexed
+    assert len(progress) >= 4 and progress[-1].done == progress[-1].total == 64
+
+
+def test_pause_holds_indexing_and_resume_finishes_it(qtbot, window, home, many_photos):
+    initialise(Home(home), PASS, use_keyring=False)
+    window.start()
+    panel = window.library.index_panel
+    window.runner.start([many_photos])
+    with qtbot.waitSignal(window.runner.holding, timeout=60_000):
+        panel.pause_button.click()
+        assert window.runner.paused and panel.pause_button.text() == "Resume"
+    held = window.session.lens.store.count()
+    qtbot.wait(500)
+    assert window.runner.running and window.session.lens.store.count() == held < 64
+    assert panel.label.text().endswith("(paused)")
+    panel.pause_button.click()
+    wait_indexed(qtbot, window)
+    assert window.session.lens.store.count() == 64
+
+
+def test_settings_change_provider_and_threads_and_keep_them(qtbot, ready, home):
+    from desktop.settings_dialog import SettingsDialog
+
+    lens = ready.session.lens
+    dialog = SettingsDialog(ready.session.home, lens.settings, lens.store.folders(), ready)
+    qtbot.addWidget(dialog)
+    assert dialog.bundle.currentText() == "lite" and "lite" in dialog.bundle_info.text()
+    dialog.provider.setCurrentIndex(dialog.provider.findData("cpu"))
+    dialog.threads.setValue(2)
+    screenshot(dialog, "settings")
+    ready.apply_settings(dialog.settings(), dialog.folders.folders())
+    saved = json.loads((home / "settings.json").read_text())
+    assert saved["provider"] == "cpu" and saved["threads"] == 2
+    assert ready.session.lens.settings.threads == 2 and ready.session.lens.store.count() == 4
+
+
+def test_main_starts_the_window_and_quits(qtbot, home, monkeypatch):
+    from desktop import app as desktop_app
+
+    shown = []
+    monkeypatch.setattr(desktop_app.MainWindow, "start", lambda self: (shown.append(self.isVisible()),
+                                                                       QTimer.singleShot(0, self.close)))
+    QTimer.singleShot(0, lambda: None)
+    assert desktop_app.main([]) == 0 and shown == [True]
+
+
+def test_about_lists_the_versions_of_what_runs(ready):
+    from desktop.about import versions
+
+    info = versions(ready.session)
+    assert {"VisualLens", "Qt", "PySide6", "ONNX Runtime", "Model bundle", "Runs on"} <= set(info)
+    assert info["Runs on"] == "CPUExecutionProvider" and info["Model bundle"].startswith("lite ")
+
+
+def test_new_renamed_and_deleted_photos_show_up_by_themselves(qtbot, ready, pictures, photo_dir):
+    from PIL import Image
+
+    assert ready.live.folders == (pictures.resolve(),)
+    Image.open(photo_dir / "coffee.jpg").rotate(180).save(pictures / "new.jpg")
+    qtbot.waitUntil(lambda: ready.library.model.rowCount() == 5, timeout=60_000)
+    (pictures / "new.jpg").rename(pictures / "renamed.jpg")
+    qtbot.waitUntil(lambda: any(p.endswith("renamed.jpg") for p in ready.library.model.paths()), timeout=60_000)
+    assert ready.library.model.rowCount() == 5
+    (pictures / "renamed.jpg").unlink()
+    qtbot.waitUntil(lambda: ready.library.model.rowCount() == 4, timeout=60_000)
+    assert ready.session.lens.store.count() == 4
