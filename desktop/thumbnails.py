@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PIL import Image
+from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
@@ -15,13 +15,13 @@ CACHE_SIZE = 3000  # pixmaps kept (about 100 KB each at 160 px)
 
 
 def thumbnail_image(path: str, side: int = THUMBNAIL_SIDE) -> QImage:
-    """The photo scaled to fit `side` (draft JPEG decoding, EXIF-rotated), as a QImage; null when unreadable."""
+    """The photo fitted into a transparent `side` x `side` square (draft JPEG decoding, EXIF-rotated), as a QImage,
+    so a grid of them lines up; a null QImage when the photo cannot be read."""
     try:
         img = open_oriented(path, side)
     except (ImageDecodeError, OSError):
         return QImage()
-    img.thumbnail((side, side), Image.Resampling.BICUBIC)
-    return pil_to_qimage(img)
+    return pil_to_qimage(ImageOps.pad(img.convert("RGBA"), (side, side), Image.Resampling.BICUBIC, color=(0, 0, 0, 0)))
 
 
 def pil_to_qimage(img: Image.Image) -> QImage:

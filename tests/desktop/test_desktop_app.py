@@ -235,3 +235,22 @@ def test_new_renamed_and_deleted_photos_show_up_by_themselves(qtbot, ready, pict
     (pictures / "renamed.jpg").unlink()
     qtbot.waitUntil(lambda: ready.library.model.rowCount() == 4, timeout=60_000)
     assert ready.session.lens.store.count() == 4
+
+
+def test_a_fuller_library_fills_the_grid_and_the_evidence(qtbot, window, home, many_photos, catalog):
+    initialise(Home(home), PASS, use_keyring=False)
+    window.start()
+    window.runner.start([many_photos])
+    wait_indexed(qtbot, window)
+    qtbot.waitUntil(lambda: window.library.model.rowCount() == 64)
+    qtbot.waitUntil(lambda: all(window.thumbnails.get(p) is not None for p in window.library.model.paths()[:24]),
+                    timeout=30_000)
+    screenshot(window, "library-64")
+    view = window.recommend
+    window.tabs.setCurrentWidget(view)
+    view.open_catalog(catalog)
+    with qtbot.waitSignal(view.ranked, timeout=60_000) as ranked:
+        view.recommend()
+    rec = ranked.args[0]
+    assert len(rec.grid_paths) == 64 and all(1 <= c <= 64 for r in rec.ranked for c in r.evidence.cells)
+    screenshot(window, "recommend-64")
