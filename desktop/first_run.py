@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.folder_list import FolderList
 from desktop.passphrase_strength import passphrase_strength
-from desktop.providers import PROVIDER_CHOICES, bundle_summary, installed_bundles, provider_summary
+from desktop.model_choice import ModelChoice
 from engine.home import Home
 
 
@@ -115,31 +114,11 @@ class ModelPage(QWizardPage):
         super().__init__()
         self.setTitle("Models")
         self.setSubTitle("Every model runs on this computer.")
-        self.bundle = QComboBox()
-        self.bundle.addItems(installed_bundles(home))
-        self.bundle_info = QLabel()
-        self.bundle_info.setWordWrap(True)
-        self.bundle.currentTextChanged.connect(lambda name: self.bundle_info.setText(bundle_summary(home, name)))
-        self.provider = QComboBox()
-        for key, label in PROVIDER_CHOICES.items():
-            self.provider.addItem(label, key)
-        self.provider_info = QLabel(provider_summary("auto"))
-        self.provider.currentIndexChanged.connect(
-            lambda _: self.provider_info.setText(provider_summary(self.provider.currentData()))
-        )
-        form = QFormLayout(self)
-        form.addRow("Model bundle", self.bundle)
-        form.addRow("", self.bundle_info)
-        form.addRow("Run models on", self.provider)
-        form.addRow("", self.provider_info)
-        if self.bundle.count():
-            self.bundle_info.setText(bundle_summary(home, self.bundle.currentText()))
-        else:
-            self.bundle_info.setText(f"No model bundle is installed in {home.bundles_dir}. Install one with "
-                                     f"`visuallens-export bundle lite --out {home.bundles_dir / 'lite'}`.")
+        self.choice = ModelChoice(home)
+        self.choice.add_rows(QFormLayout(self))
 
     def isComplete(self) -> bool:
-        return self.bundle.count() > 0
+        return self.choice.bundle.count() > 0
 
 
 class FirstRunWizard(QWizard):
@@ -161,6 +140,6 @@ class FirstRunWizard(QWizard):
             folders=self.folders_page.folders.folders(),
             passphrase=passphrase,
             use_keyring=passphrase is None,
-            bundle=self.model_page.bundle.currentText(),
-            provider=self.model_page.provider.currentData(),
+            bundle=self.model_page.choice.bundle_name(),
+            provider=self.model_page.choice.provider_key(),
         )

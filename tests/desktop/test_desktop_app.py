@@ -36,8 +36,8 @@ def _set_up(qtbot, window, folder: Path) -> None:
     assert protection.isComplete() and protection.meter.value() >= 3
     screenshot(wizard, "first-run-protection")
     wizard.next()
-    assert wizard.model_page.bundle.currentText() == "lite"
-    assert "CPU" in wizard.model_page.provider_info.text()
+    assert wizard.model_page.choice.bundle_name() == "lite"
+    assert "CPU" in wizard.model_page.choice.provider_info.text()
     screenshot(wizard, "first-run-models")
     wizard.accept()
     wait_indexed(qtbot, window)
@@ -195,8 +195,8 @@ def test_settings_change_provider_and_threads_and_keep_them(qtbot, ready, home):
     lens = ready.session.lens
     dialog = SettingsDialog(ready.session.home, lens.settings, lens.store.folders(), ready)
     qtbot.addWidget(dialog)
-    assert dialog.bundle.currentText() == "lite" and "lite" in dialog.bundle_info.text()
-    dialog.provider.setCurrentIndex(dialog.provider.findData("cpu"))
+    assert dialog.models.bundle_name() == "lite" and "lite" in dialog.models.bundle_info.text()
+    dialog.models.provider.setCurrentIndex(dialog.models.provider.findData("cpu"))
     dialog.threads.setValue(2)
     screenshot(dialog, "settings")
     ready.apply_settings(dialog.settings(), dialog.folders.folders())
