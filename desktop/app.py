@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from desktop.cli_args import parse_args, report_ready
+from desktop.first_bundle import install_shipped_bundle
 from desktop.icons import app_icon
 from desktop.main_window import MainWindow
 from desktop.session import Session
@@ -28,8 +30,12 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 
 def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
     app = create_app(argv)
+    install_shipped_bundle(Home.default())
     window = MainWindow(Session(Home.default()))
     window.show()
+    if options.check:
+        return report_ready(window)
     window.start()
     return app.exec()

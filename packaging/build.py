@@ -1,0 +1,84 @@
+"""Build the frozen desktop app: verified model bundle, icons, PyInstaller, licences, desktop entry.
+
+    python packaging/build.py [--bundle FOLDER_OR_ARCHIVE] [--dist DIR] [--work DIR]
+
+Without --bundle the `lite` bundle is built with the export pipeline (needs the [export] extras). The same script
+runs on Windows and macOS (see packaging/README.md); the Linux desktop entry and hicolor icons are added on Linux.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+from collect_licences import collect
+from render_icons import ICON_NAME, render_icons
+
+from engine.models.install import LITE, build_lite, folder_size, install_bundle
+
+APP_NAME = "VisualLens"
+DOCS = ("LICENSE", "VERSION", "CHANGELOG.md")
+
+
+def build(dist: Path, work: Path, bundle_source: Path | None) -> Path:
+    """Build into `dist`; returns the app folder (dist/VisualLens, or VisualLens.app's Resources on macOS)."""
+    started = time.monotonic()
+    staged = work / "bundles"
+    shutil.rmtree(staged, ignore_errors=True)
+    print(f"==> model bundle ({bundle_source or 'building lite with the export pipeline'})", flush=True)
+    bundle = install_bundle(bundle_source, staged, LITE) if bundle_source else build_lite(staged)
+    print(f"    {bundle.name} {bundle.version}: every file's sha256 verified", flush=True)
+    icons = render_icons(work / "icons")
+    print("==> PyInstaller", flush=True)
+    env = {**os.environ, "VISUALLENS_APP_BUNDLE": str(bundle.path), "VISUALLENS_APP_ICON": str(icons[max(icons)])}
+    subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", str(dist),
+                    "--workpath", str(work), str(HERE / "visuallens.spec")], check=True, env=env, cwd=ROOT)
+    app = dist / f"{APP_NAME}.app" / "Contents" / "Resources" if sys.platform == "darwin" else dist / APP_NAME
+    for name in DOCS:
+        shutil.copyfile(ROOT / name, app / name)
+    shipped = next(app.rglob(f"bundles/{LITE}/manifest.json")).parent.parent
+    text, missing = collect(json.loads((work / "visuallens" / "frozen.json").read_text()), shipped)
+    (app / "THIRD_PARTY_LICENSES.txt").write_text(text, encoding="utf-8")
+    if missing:
+        print(f"warning: no licence text found for {', '.join(missing)}", file=sys.stderr)
+    if sys.platform.startswith("linux"):
+        _linux_desktop_files(app, work / "icons")
+    total, shipped_size = folder_size(app), folder_size(shipped)
+    print(f"==> {app}: {total / 1e6:.0f} MB ({(total - shipped_size) / 1e6:.0f} MB without the model bundle), "
+          f"built in {time.monotonic() - started:.0f} s", flush=True)
+    return app
+
+
+def _linux_desktop_files(app: Path, icons: Path) -> None:
+    """share/applications/visuallens.desktop, share/icons/hicolor, and the script that installs both per user."""
+    share = app / "share"
+    (share / "applications").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HERE / f"{ICON_NAME}.desktop", share / "applications" / f"{ICON_NAME}.desktop")
+    shutil.copytree(icons / "hicolor", share / "icons" / "hicolor", dirs_exist_ok=True)
+    script = app / "install-desktop-entry.sh"
+    shutil.copyfile(HERE / "install-desktop-entry.sh", script)
+    script.chmod(0o755)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bundle", type=Path, help="a built lite bundle folder or archive (default: build one)")
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the app folder goes (default: dist)")
+    parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller", help="scratch folder")
+    args = parser.parse_args(argv)
+    build(args.dist.absolute(), args.work.absolute(), args.bundle)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
