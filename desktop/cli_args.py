@@ -11,10 +11,9 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.main_window import MainWindow
 from engine import __version__
+from engine.cli_errors import EXIT_BUNDLE
 from engine.models.bundle import BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
-
-EXIT_BUNDLE = 5  # as `visuallens`: the model bundle is missing or broken
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

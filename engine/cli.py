@@ -15,69 +15,28 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engine import __version__
+from engine.cli_errors import EXIT_ERROR, err, reported_errors
 from engine.api import (
     PASSPHRASE_ENV,
-    BundleMismatchError,
-    NotInitialisedError,
     VisualLens,
     initialise,
     unlock,
     wipe,
 )
-from engine.catalog.items import CatalogError
 from engine.home import Home
-from engine.library.scan import FolderNotFoundError
 from engine.library.watch_cli import watch_command
-from engine.models.bundle import BundleError
 from engine.models.models_cli import models_app
 from engine.profile.keys import (
     KeyManager,
     KeyringUnavailableError,
-    KeyStoreError,
     PassphraseRequiredError,
-    WrongPassphraseError,
     keyring_available,
 )
-from engine.profile.store import StoreBusyError, StoreError, WrongKeyError
 from engine.serve.cli import serve_command
 
 app = typer.Typer(help="VisualLens: private recommendations from your own photos. Nothing leaves this machine.",
                   no_args_is_help=True, add_completion=False)
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-# Exit codes that mean something to scripts.
-EXIT_ERROR, EXIT_NOT_INITIALISED, EXIT_LOCKED, EXIT_BUNDLE, EXIT_INPUT, EXIT_BUSY = 1, 3, 4, 5, 6, 7
-_ERRORS: list[tuple[type[BaseException], int]] = [
-    (NotInitialisedError, EXIT_NOT_INITIALISED),
-    (WrongPassphraseError, EXIT_LOCKED),
-    (WrongKeyError, EXIT_LOCKED),
-    (KeyringUnavailableError, EXIT_LOCKED),
-    (KeyStoreError, EXIT_LOCKED),
-    (BundleError, EXIT_BUNDLE),
-    (BundleMismatchError, EXIT_BUNDLE),
-    (StoreBusyError, EXIT_BUSY),
-    (CatalogError, EXIT_INPUT),
-    (FolderNotFoundError, EXIT_INPUT),
-    (FileNotFoundError, EXIT_INPUT),
-    (NotADirectoryError, EXIT_INPUT),
-    (ValueError, EXIT_INPUT),
-    (StoreError, EXIT_ERROR),
-]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Turn known failures into one clear line on stderr and a meaningful exit code."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except tuple(cls for cls, _ in _ERRORS) as exc:
-        code = next(code for cls, code in _ERRORS if isinstance(exc, cls))
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(code) from None
-
 
 def _home() -> Home:
     return Home.default()
@@ -97,7 +56,7 @@ def _passphrase_for_unlock(home: Home) -> Optional[str]:
 @contextmanager
 def _session() -> Iterator[VisualLens]:
     home = _home()
-    with _errors():
+    with reported_errors():
         lens = unlock(home, _passphrase_for_unlock(home) if (home.root / "keys.json").exists() else None)
         try:
             yield lens
@@ -112,7 +71,7 @@ def init(
 ) -> None:
     """Create an encrypted profile in the data dir (VISUALLENS_HOME, else the platform's user data dir)."""
     home = _home()
-    with _errors():
+    with reported_errors():
         use_keyring = keyring_available() if keyring is None else keyring
         passphrase = os.environ.get(PASSPHRASE_ENV)
         if passphrase is None and sys.stdin.isatty():
@@ -134,7 +93,7 @@ def index(
 ) -> None:
     """Index photo folders: new and changed photos are profiled, unchanged ones skipped, deleted ones removed."""
     with _session() as lens:
-        with _errors():
+        with reported_errors():
             lens.bundle  # fail fast on a missing/broken bundle, before scanning
             if not paths:
                 known = [Path(f) for f in lens.store.folders()]
@@ -176,7 +135,7 @@ def search(
 ) -> None:
     """Find your photos that match a text query."""
     with _session() as lens:
-        with _errors():
+        with reported_errors():
             hits = lens.search(text, k)
     if as_json:
         out.print_json(json.dumps([{"path": h.path, "score": round(h.score, 4)} for h in hits]))
@@ -199,7 +158,7 @@ def recommend(
 ) -> None:
     """Rank a catalog's items in a category for you, with the evidence from your photos."""
     with _session() as lens:
-        with _errors():
+        with reported_errors():
             rec = lens.recommend(category, catalog, query=query, w=w)
             if grid is not None:
                 grid.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +181,7 @@ def recommend(
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """What the profile holds, where it lives and which model serves it."""
     with _session() as lens:
-        with _errors():
+        with reported_errors():
             info = lens.status()
     if as_json:
         out.print_json(json.dumps(info))
@@ -237,7 +196,7 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
 def forget(path: Path = typer.Argument(..., help="A photo or a folder to remove from the profile.")) -> None:
     """Remove a photo or a whole folder from the encrypted profile, now."""
     with _session() as lens:
-        with _errors():
+        with reported_errors():
             removed = lens.forget(path)
     out.print(f"Forgot {removed} photo(s) under {path}.")
 
@@ -248,7 +207,7 @@ def wipe_command(yes: bool = typer.Option(False, "--yes", help="Do not ask for c
     home = _home()
     if not yes and not typer.confirm(f"Delete the VisualLens profile in {home.root}?", default=False):
         raise typer.Exit(EXIT_ERROR)
-    with _errors():
+    with reported_errors():
         wipe(home)
     out.print(f"Wiped the VisualLens profile in {home.root}.")
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 from rich.markup import escape
 
+from engine.cli_errors import reported_errors
 from engine.library.watch_runner import summary_line, watch
 from engine.profile.indexer import IndexReport
 
@@ -31,7 +32,7 @@ def watch_command(
     from engine import cli  # here, not at import time: engine.cli imports this module to register the command
 
     with cli._session() as lens:
-        with cli._errors():
+        with reported_errors():
             lens.bundle  # fail fast on a missing/broken bundle
             folders = _folders(lens, paths)
             if max_delay < quiet:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -14,8 +12,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from engine.cli_errors import err, reported_errors
 from engine.home import Home
-from engine.models.bundle import Bundle, BundleError
+from engine.models.bundle import Bundle
 from engine.models.install import (
     LITE,
     InstallError,
@@ -32,20 +31,6 @@ models_app = typer.Typer(
     add_completion=False,
 )
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-# The exit codes of `visuallens` (README): 1 error, 5 model bundle missing or broken, 6 bad input.
-_EXIT_CODES: list[tuple[type[BaseException], int]] = [(BundleError, 5), (FileNotFoundError, 6), (InstallError, 1)]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except tuple(cls for cls, _ in _EXIT_CODES) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(next(code for cls, code in _EXIT_CODES if isinstance(exc, cls))) from None
-
 
 @models_app.command("list")
 def list_command(
@@ -82,7 +67,7 @@ def install_command(
 ) -> None:
     """Install a bundle into the bundles dir after checking every file's sha256 against its manifest."""
     bundles_dir = Home.default().bundles_dir
-    with _errors():
+    with reported_errors():
         if source is not None:
             bundle = install_bundle(source, bundles_dir, name, force=force)
         elif name == LITE:
@@ -104,7 +89,7 @@ def remove_command(
     as_json: bool = typer.Option(False, "--json", help="Print {name, path}."),
 ) -> None:
     """Delete an installed bundle (the one this profile uses only with --force)."""
-    with _errors():
+    with reported_errors():
         path = remove_bundle(Home.default(), name, force=force)
     if as_json:
         out.print_json(json.dumps({"name": name, "path": str(path)}))

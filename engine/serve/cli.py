@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from engine.cli_errors import err, reported_errors
 from engine.serve.settings import DEFAULT_PORT, Limits
 
 
@@ -20,11 +21,11 @@ def serve_command(
 ) -> None:
     """Serve rankings to local programs over HTTP on 127.0.0.1, behind a bearer token (never any photo)."""
     # Imported here: engine.cli imports this module, and the web stack should not slow every other command.
-    from engine.cli import _errors, _session, err, out
+    from engine.cli import _session, out
     from engine.serve.server import LocalServer
 
     with _session() as lens:
-        with _errors():
+        with reported_errors():
             server = LocalServer(lens, port=port, limits=Limits(rate=rate, max_body_bytes=int(max_body_mb * 2**20)),
                                  config=config)
         out.print(f"VisualLens API on [bold]{server.url}[/] (127.0.0.1 only). Bearer token and URL in "
