@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
 from pathlib import Path
 
 import pytest
+
+# The open_clip environment (`./run test`'s second step) has no Qt: the desktop tests belong to the main one.
+collect_ignore = [] if importlib.util.find_spec("PySide6") else ["desktop"]
 
 # Never touch the developer's real keyring or data dir from tests.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
