@@ -90,12 +90,13 @@ class IndexPanel(QWidget):
         parts = [f"{report.added} added", f"{report.updated} updated", f"{report.moved} moved",
                  f"{report.removed} removed", f"{report.unchanged} unchanged"]
         speed = f", {report.images_per_second:.1f} photos/s" if report.decoded else ""
-        failed = f"; {len(report.failed)} could not be read (below)" if report.failed else ""
+        known = self.runner.session.lens.store.failures() if self.runner.session.is_unlocked else []
+        failed = f"; {len(known)} file(s) could not be read (below)" if known else ""
         self.label.setText(f"Up to date: {', '.join(parts)}{speed}{failed}.")
-        self.failures.clear()
-        for path, reason in report.failed:
-            self.failures.addItem(f"{path}: {reason}")
-        self.failures.setVisible(bool(report.failed))
+        self.failures.clear()  # every file that could not be read, not just this run's: each is reported once
+        for failure in known:
+            self.failures.addItem(f"{failure.path}: {failure.reason}")
+        self.failures.setVisible(bool(known))
 
     def _on_failed(self, message: str) -> None:
         self._on_finished(IndexReport())

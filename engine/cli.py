@@ -11,11 +11,16 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from engine import __version__
-from engine.cli_errors import EXIT_ERROR, err, reported_errors
 from engine.api import (
     PASSPHRASE_ENV,
     VisualLens,
@@ -23,6 +28,7 @@ from engine.api import (
     unlock,
     wipe,
 )
+from engine.cli_errors import EXIT_ERROR, err, reported_errors
 from engine.home import Home
 from engine.library.watch_cli import watch_command
 from engine.models.models_cli import models_app
@@ -32,11 +38,13 @@ from engine.profile.keys import (
     PassphraseRequiredError,
     keyring_available,
 )
+from engine.profile.passphrase_cli import passphrase_command
 from engine.serve.cli import serve_command
 
 app = typer.Typer(help="VisualLens: private recommendations from your own photos. Nothing leaves this machine.",
                   no_args_is_help=True, add_completion=False)
 out = Console()
+
 
 def _home() -> Home:
     return Home.default()
@@ -221,6 +229,7 @@ def version() -> None:
 app.command(name="watch")(watch_command)
 app.command(name="serve")(serve_command)
 app.add_typer(models_app, name="models")
+app.command(name="passphrase")(passphrase_command)
 
 
 def _shown(path: str) -> str:

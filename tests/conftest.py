@@ -15,6 +15,7 @@ collect_ignore = [] if importlib.util.find_spec("PySide6") else ["desktop"]
 
 # Never touch the developer's real keyring or data dir from tests.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # as engine/__init__.py does; a test module may import onnxruntime first
 os.environ.pop("VISUALLENS_HOME", None)
 os.environ.pop("VISUALLENS_PASSPHRASE", None)
 

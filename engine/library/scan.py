@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from engine.imaging.decode import SUPPORTED_SUFFIXES
@@ -31,10 +32,16 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class ScanProblem:
-    """A file or folder the scan had to leave out, and why."""
+    """A file or folder the scan had to leave out, and why.
+
+    `size` and `mtime_ns` (of the entry itself, -1 when it cannot be stat'ed) tell a later scan whether it changed;
+    `folder` is the top folder it was found under."""
 
     path: str
     reason: str
+    size: int = field(default=-1, compare=False)
+    mtime_ns: int = field(default=-1, compare=False)
+    folder: str = field(default="", compare=False)
 
 
 @dataclass
@@ -48,6 +55,11 @@ class ScanResult:
 def normalise(path: str | Path) -> str:
     """Absolute, normalised path as str (os.fsdecode: undecodable bytes kept as surrogate escapes)."""
     return os.path.abspath(os.fsdecode(path))
+
+
+def storable(path: str) -> str:
+    """`path` as valid UTF-8 text for the store: undecodable name bytes (surrogate escapes) become \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def scan_folders(folders: Sequence[str | Path], excluded: Sequence[str | Path] = ()) -> ScanResult:
@@ -70,7 +82,7 @@ def scan_folders(folders: Sequence[str | Path], excluded: Sequence[str | Path] =
     for top in tops:
         for found in _walk(top, skip, visited):
             if isinstance(found, ScanProblem):
-                problems.append(found)
+                problems.append(replace(found, folder=top))
             else:
                 files.append(FileEntry(found[0], top, found[1].st_size, found[1].st_mtime_ns))
     files.sort(key=lambda entry: entry.path)
@@ -90,7 +102,7 @@ def _walk(
         try:
             info = os.stat(folder)
         except OSError as exc:
-            yield ScanProblem(folder, _os_reason("cannot open folder", exc))
+            yield ScanProblem(folder, _os_reason("cannot open folder", exc), *_stamp(folder))
             continue
         if (info.st_dev, info.st_ino) in visited:
             continue
@@ -99,7 +111,7 @@ def _walk(
             with os.scandir(folder) as entries:
                 listed = list(entries)
         except OSError as exc:
-            yield ScanProblem(folder, _os_reason("cannot list folder", exc))
+            yield ScanProblem(folder, _os_reason("cannot list folder", exc), info.st_size, info.st_mtime_ns)
             continue
         for entry in listed:
             if entry.name.startswith("."):
@@ -108,8 +120,7 @@ def _walk(
                 entry_stat = entry.stat()
             except OSError as exc:
                 if _is_candidate(entry.name):
-                    reason = "broken symlink" if entry.is_symlink() else _os_reason("cannot read file", exc)
-                    yield ScanProblem(entry.path, reason)
+                    yield ScanProblem(entry.path, _unreachable_reason(entry, exc), *_stamp(entry.path))
                 continue
             if _is_hidden(entry_stat):
                 continue
@@ -140,15 +151,31 @@ def _is_hidden(info: os.stat_result) -> bool:
 
 
 def _file_problem(path: str, info: os.stat_result) -> ScanProblem | None:
+    reason = None
     if not _is_utf8(path):
-        return ScanProblem(path, "file name is not valid UTF-8: rename it to index it")
-    if not stat.S_ISREG(info.st_mode):
-        return ScanProblem(path, "not a regular file")
-    if info.st_size == 0:
-        return ScanProblem(path, "empty file")
-    if not os.access(path, os.R_OK):
-        return ScanProblem(path, "permission denied: cannot read file")
-    return None
+        reason = "file name is not valid UTF-8: rename it to index it"
+    elif not stat.S_ISREG(info.st_mode):
+        reason = "not a regular file"
+    elif info.st_size == 0:
+        reason = "empty file"
+    elif not os.access(path, os.R_OK):
+        reason = "permission denied: cannot read file"
+    return None if reason is None else ScanProblem(path, reason, info.st_size, info.st_mtime_ns)
+
+
+def _unreachable_reason(entry: os.DirEntry, exc: OSError) -> str:
+    if not entry.is_symlink():
+        return _os_reason("cannot read file", exc)
+    return "symlink loop" if exc.errno == errno.ELOOP else "broken symlink"
+
+
+def _stamp(path: str) -> tuple[int, int]:
+    """(size, mtime_ns) of `path` itself (a symlink is not followed), or (-1, -1)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return -1, -1
+    return info.st_size, info.st_mtime_ns
 
 
 def _is_utf8(path: str) -> bool:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from engine.imaging.preprocess import PreprocessSpec
 from engine.models.bundle import Bundle, BundleError
-from engine.models.sessions import active_provider, open_session
+from engine.models.sessions import CUDA, active_provider, cpu_cores, open_session
 
 MEMO_SIZE = 20_000
+CPU_BATCH = 8  # per lane: enough rows for efficient GEMMs, small enough to keep every lane busy
+GPU_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -24,19 +28,46 @@ class ImageBatchOutput:
 
 
 class ImageEncoder:
-    """Runs `image_encoder.onnx` on preprocessed NCHW float32 batches."""
+    """Runs `image_encoder.onnx` on preprocessed NCHW float32 batches.
+
+    The session has one intra-op thread; on the CPU `lanes` runs (one per core, or `threads`) go side by side on
+    the shared session (ONNX Runtime's `run` is thread-safe): a whole run per core needs no barrier between
+    threads, so no core waits on another, and the indexer's lanes decode and encode without oversubscription.
+    On a GPU a batch goes whole, and batches are larger.
+    """
 
     def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
         section = bundle.section("image_encoder")
         self.spec = PreprocessSpec.from_manifest(section["preprocess"])
-        self.session = open_session(bundle.file(section["file"]), section, provider, threads)
+        self.session = open_session(bundle.file(section["file"]), section, provider, threads=1)
         self._input = section["inputs"][0]["name"]
         self._outputs = [o.name for o in self.session.get_outputs()]
         self.provider = active_provider(self.session)
+        gpu = self.provider == CUDA
+        self.lanes = max(1, threads or cpu_cores())
+        self.batch_size = GPU_BATCH if gpu else CPU_BATCH
+        self._split = not gpu
 
     def encode(self, batch: np.ndarray) -> ImageBatchOutput:
+        """Encode a batch, split across the lanes (in order)."""
+        if not self._split or self.lanes == 1 or len(batch) < 2:
+            return self.encode_lane(batch)
+        chunks = np.array_split(batch, min(self.lanes, len(batch)))
+        parts = list(self._lane_pool.map(self.encode_lane, chunks))
+        probs = [p.label_probs for p in parts]
+        return ImageBatchOutput(
+            embeddings=np.concatenate([p.embeddings for p in parts]),
+            label_probs=None if probs[0] is None else np.concatenate(probs),
+        )
+
+    def encode_lane(self, batch: np.ndarray) -> ImageBatchOutput:
+        """One run on the calling thread: for callers that run their own lanes (the indexer)."""
         results = dict(zip(self._outputs, self.session.run(None, {self._input: batch.astype(np.float32, copy=False)})))
         return ImageBatchOutput(embeddings=_unit_rows(results["embedding"]), label_probs=results.get("label_probs"))
+
+    @cached_property
+    def _lane_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.lanes, thread_name_prefix="encode-lane")
 
 
 class TextEncoder:

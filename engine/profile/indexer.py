@@ -1,14 +1,17 @@
 """Incremental indexing: scan folders, skip what is unchanged, embed and describe the rest, commit in batches.
 
-Decoding runs in a small thread pool (Pillow releases the GIL) while ONNX Runtime encodes the previous batch,
-so the encoder does not wait on JPEG decode. Every batch is committed on its own: a killed run loses at most
-the batch in flight and the next run resumes where it stopped.
+One lane per core: each lane hashes and decodes a batch (JPEG draft decoding, Pillow's reducing resize; Pillow
+and ONNX Runtime release the GIL) and runs it through the shared encoder session with one intra-op thread, so
+every core stays busy with no thread pool spinning or oversubscribed. Two batches per lane are in flight; the
+main thread describes and commits them in order. Every batch is committed on its own: a killed run loses at
+most the batches in flight and the next run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -20,11 +23,13 @@ from PIL import Image
 from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.preprocess import to_tensor
 from engine.library.fingerprint import content_hash, plan_changes
-from engine.library.scan import FileEntry, scan_folders
-from engine.models.encoders import ImageEncoder
+from engine.library.scan import FileEntry, ScanProblem, ScanResult, scan_folders, storable
+from engine.models.encoders import ImageBatchOutput, ImageEncoder
 from engine.profile.description import Describer
 from engine.profile.records import PhotoProfile
-from engine.profile.store import ProfileStore
+from engine.profile.store import DECODE_FAILURE, SCAN_PROBLEM, ProfileStore
+
+VANISHED = "file vanished before it could be read"
 
 
 @dataclass
@@ -63,6 +68,8 @@ class _Decoded:
     tensor: np.ndarray | None = None
     image: Image.Image | None = None
     error: str | None = None
+    embedding: np.ndarray | None = None  # filled by the lane that decoded it
+    label_probs: np.ndarray | None = None
 
 
 class Indexer:
@@ -73,15 +80,15 @@ class Indexer:
         store: ProfileStore,
         encoder: ImageEncoder,
         describer: Describer,
-        batch_size: int = 16,
-        decode_workers: int | None = None,
+        batch_size: int | None = None,
+        lanes: int | None = None,
     ):
         self.store = store
         self.encoder = encoder
         self.describer = describer
-        self.batch_size = batch_size
+        self.batch_size = batch_size or encoder.batch_size  # tuned per execution provider
         self._known_hashes: set[str] = set()
-        self.decode_workers = decode_workers or max(1, min(4, os.cpu_count() or 1))
+        self.lanes = lanes or encoder.lanes
 
     def run(
         self,
@@ -93,11 +100,11 @@ class Indexer:
         report = IndexReport()
         scan = scan_folders(folders, excluded=self.store.exclusions())
         report.scanned = len(scan.files)
-        for problem in scan.problems:
-            report.failed.append((problem.path, problem.reason))
         roots = [str(Path(f).expanduser().resolve()) for f in folders]
         known = {p: (fp.size, fp.mtime_ns) for root in roots for p, fp in self.store.fingerprints(root).items()}
-        plan = plan_changes(scan.files, known, roots, scan.problems)
+        problems = scan.problems + _empty_roots(roots, scan, known)  # their photos are kept, like a locked folder's
+        self._report_new_problems(problems, report)
+        plan = plan_changes(scan.files, known, roots, problems)
         report.unchanged = len(plan.unchanged)
 
         todo = self._skip_known_failures(plan.new + plan.changed)
@@ -105,7 +112,7 @@ class Indexer:
         changed_paths = {e.path for e in plan.changed}
         done = 0
         total = len(todo)
-        for decoded_batch in self._decoded_batches(todo):
+        for decoded_batch in self._prepared_batches(todo):
             if should_stop():
                 break
             fresh = self._reuse_known_content(decoded_batch, report)
@@ -115,27 +122,49 @@ class Indexer:
                 progress(IndexProgress(done=done, total=total, path=decoded_batch[-1].entry.path))
         else:  # deletions last, so a renamed photo is found by its content hash first
             report.removed = self.store.remove(plan.deleted)
+            self._forget_stale_failures(roots, scan, problems)
         report.seconds = time.perf_counter() - started
         return report
 
     def _skip_known_failures(self, entries: list[FileEntry]) -> list[FileEntry]:
-        failed = {f.path: (f.size, f.mtime_ns) for f in self.store.failures()}
+        failed = {f.path: (f.size, f.mtime_ns) for f in self.store.failures(DECODE_FAILURE)}
         return [e for e in entries if failed.get(e.path) != (e.size, e.mtime_ns)]
 
-    def _decoded_batches(self, entries: list[FileEntry]) -> Iterator[list[_Decoded]]:
-        """Decode ahead of the encoder: up to two batches in flight in the thread pool."""
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
-            batches = [entries[i : i + self.batch_size] for i in range(0, len(entries), self.batch_size)]
-            pending = [pool.map(self._decode, b) for b in batches[:2]]
-            for i in range(len(batches)):
-                result = list(pending.pop(0))
-                if i + 2 < len(batches):
-                    pending.append(pool.map(self._decode, batches[i + 2]))
-                yield result
+    def _prepared_batches(self, entries: list[FileEntry]) -> Iterator[list[_Decoded]]:
+        """Batches decoded and encoded by the lanes, in order; two batches per lane in flight."""
+        batches = deque(entries[i : i + self.batch_size] for i in range(0, len(entries), self.batch_size))
+        with ThreadPoolExecutor(self.lanes, thread_name_prefix="index-lane") as pool:
+            in_flight = min(2 * self.lanes, len(batches))
+            pending = deque(pool.submit(self._prepare, batches.popleft()) for _ in range(in_flight))
+            try:
+                while pending:
+                    result = pending.popleft().result()
+                    if batches:
+                        pending.append(pool.submit(self._prepare, batches.popleft()))
+                    yield result
+            finally:  # stopped early: drop the batches not started yet
+                for future in pending:
+                    future.cancel()
+
+    def _prepare(self, batch: list[FileEntry]) -> list[_Decoded]:
+        """One lane's work: hash and decode a batch, then encode what needs encoding on this thread."""
+        items = [self._decode(entry) for entry in batch]
+        self._encode([item for item in items if item.tensor is not None])
+        return items
+
+    def _encode(self, items: list[_Decoded]) -> None:
+        if not items:
+            return
+        out = self.encoder.encode_lane(np.stack([item.tensor for item in items]))
+        for i, item in enumerate(items):
+            item.embedding = out.embeddings[i]
+            item.label_probs = None if out.label_probs is None else out.label_probs[i]
 
     def _decode(self, entry: FileEntry) -> _Decoded:
         try:
             digest = content_hash(entry.path)
+        except FileNotFoundError:
+            return _Decoded(entry, "", error=VANISHED)
         except OSError as exc:
             return _Decoded(entry, "", error=f"unreadable ({exc.strerror or exc})")
         if digest in self._known_hashes:
@@ -151,8 +180,7 @@ class Indexer:
         fresh = []
         for item in batch:
             if item.error:
-                self.store.record_failure(item.entry.path, item.entry.folder, item.entry.size, item.entry.mtime_ns, item.error)
-                report.failed.append((item.entry.path, item.error))
+                self._fail(item, report)
                 continue
             if item.tensor is not None:
                 fresh.append(item)
@@ -160,7 +188,12 @@ class Indexer:
             existing = self.store.find_by_hash(item.digest)
             entry = item.entry
             if existing is None:  # the only copy vanished meanwhile: decode it after all
-                fresh.append(self._decode(entry))
+                self._known_hashes.discard(item.digest)
+                decoded = self._decode(entry)
+                if decoded.error:
+                    self._fail(decoded, report)
+                else:
+                    fresh.append(decoded)
                 continue
             if existing.path == entry.path:
                 self.store.touch(entry.path, entry.size, entry.mtime_ns)
@@ -177,7 +210,9 @@ class Indexer:
         batch = [b for b in batch if b.tensor is not None]
         if not batch:
             return
-        out = self.encoder.encode(np.stack([b.tensor for b in batch]))
+        self._encode([b for b in batch if b.embedding is None])  # re-decoded after a vanished duplicate
+        probs = [b.label_probs for b in batch]
+        out = ImageBatchOutput(np.stack([b.embedding for b in batch]), None if probs[0] is None else np.stack(probs))
         descriptions = self.describer.describe_batch([b.image for b in batch], out)
         profiles = []
         for i, (item, description) in enumerate(zip(batch, descriptions)):
@@ -203,3 +238,56 @@ class Indexer:
                 report.updated += 1
             else:
                 report.added += 1
+
+    # -- failures: each bad file or folder is reported once, and again only once it changed --------------------
+    def _fail(self, item: _Decoded, report: IndexReport) -> None:
+        """Report a file that could not be used; remember it (skipped until it changes) unless it is gone."""
+        reason = " ".join(str(item.error).split())  # one line, whatever the decoder said
+        report.failed.append((item.entry.path, reason))
+        if os.path.lexists(item.entry.path):
+            entry = item.entry
+            self.store.record_failure(entry.path, entry.folder, entry.size, entry.mtime_ns, reason)
+
+    def _report_new_problems(self, problems: list[ScanProblem], report: IndexReport) -> None:
+        """Report what the scan left out, unless it was reported before and its size and mtime are the same."""
+        seen = {f.path: (f.size, f.mtime_ns) for f in self.store.failures(SCAN_PROBLEM)}
+        new = [p for p in problems if seen.get(storable(p.path)) != (p.size, p.mtime_ns)]
+        rows = [(storable(p.path), storable(p.folder), p.size, p.mtime_ns, p.reason) for p in new]
+        self.store.record_failures(rows, SCAN_PROBLEM)
+        report.failed.extend((p.path, p.reason) for p in new)
+
+    def _forget_stale_failures(self, roots: list[str], scan: ScanResult, problems: list[ScanProblem]) -> None:
+        """After a complete run, drop failures under `roots` of files that are gone or no longer a problem
+        (not under a folder the scan could not read: what it holds is unknown)."""
+        current = {storable(e.path) for e in scan.files} | {storable(p.path) for p in problems}
+        unsure = [storable(p.path) for p in problems]
+        stale = [
+            f.path for f in self.store.failures()
+            if f.path not in current and any(_within(f.path, root) for root in roots)
+            and not any(_within(f.path, folder) for folder in unsure)
+        ]
+        self.store.clear_failures(stale)
+
+
+def _empty_roots(roots: list[str], scan: ScanResult, known: dict[str, tuple[int, int]]) -> list[ScanProblem]:
+    """Library folders in which the scan found nothing although the store holds photos under them: the mount point
+    of an unmounted drive, say. Their photos are kept until the user forgets them; a folder that still holds some
+    photos but lost others is an ordinary deletion."""
+    found = [e.path for e in scan.files] + [p.path for p in scan.problems]
+    empty = []
+    for root in roots:
+        kept = sum(1 for path in known if _within(path, root))
+        if kept and not any(_within(path, root) for path in found):
+            try:
+                info = os.stat(root)
+                size, mtime_ns = info.st_size, info.st_mtime_ns
+            except OSError:
+                size, mtime_ns = -1, -1
+            reason = f"empty or unmounted: kept {kept} photos; use `visuallens forget` to remove them"
+            empty.append(ScanProblem(root, reason, size, mtime_ns, root))
+    return empty
+
+
+def _within(path: str, folder: str) -> bool:
+    """`path` is `folder` or lies below it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

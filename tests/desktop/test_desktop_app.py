@@ -44,7 +44,11 @@ def _set_up(qtbot, window, folder: Path) -> None:
 
 
 def test_first_run_sets_up_an_encrypted_profile_and_indexes_the_folder(qtbot, window, home, pictures):
+    (pictures / "broken.jpg").write_bytes(b"not a photo at all")
     _set_up(qtbot, window, pictures)
+    failures = window.library.index_panel.failures
+    assert failures.isVisibleTo(window) and failures.count() == 1 and "broken.jpg" in failures.item(0).text()
+    assert "1 file(s) could not be read" in window.library.index_panel.label.text()
     assert (home / "keys.json").exists() and (home / "profile.db").exists()
     assert window.session.lens.store.count() == 4
     qtbot.waitUntil(lambda: window.library.model.rowCount() == 4)

@@ -4,7 +4,6 @@ import os
 import shutil
 import tempfile
 
-
 from engine.api import initialise, unlock
 from engine.home import Home
 
@@ -18,10 +17,13 @@ def _files_under(*roots):
                     yield path
 
 
-def test_no_plaintext_photo_data_in_any_file_the_app_wrote(home, photo_dir, tmp_path):
+def test_no_plaintext_photo_data_in_any_file_the_app_wrote(home, photo_dir, tmp_path, monkeypatch):
     library = tmp_path / "VerySecretHolidayFolder"
     shutil.copytree(photo_dir, library)
-    tmp_before = set(_files_under(tempfile.gettempdir()))
+    private_tmp = tmp_path / "tmp"  # this process's own temp dir: other processes' files in /tmp are not ours
+    private_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     initialise(Home.default(), passphrase="correct horse battery staple", use_keyring=False)
     with unlock(Home.default()) as lens:
         lens.index([library])
@@ -31,7 +33,7 @@ def test_no_plaintext_photo_data_in_any_file_the_app_wrote(home, photo_dir, tmp_
         secrets.add(b"VerySecretHolidayFolder")
         secrets |= {row.tobytes()[:32] for row in matrix}  # raw float32 vector bytes
         written = list(_files_under(home))
-        written += [p for p in _files_under(tempfile.gettempdir()) if p not in tmp_before and "pytest-of" not in p]
+        written += list(_files_under(private_tmp))
         assert any(p.endswith("profile.db") for p in written)
         for path in written:
             blob = open(path, "rb").read()
