@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -132,6 +133,12 @@ class LibraryView(QWidget):
         self.grid.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.grid.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.grid.setModel(self.model)
+        forget = QAction("Forget selected photos", self.grid)
+        forget.setShortcut(QKeySequence.StandardKey.Delete)
+        forget.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        forget.triggered.connect(self.forget_selected)
+        self.grid.addAction(forget)
+        self.grid.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.index_panel = IndexPanel(runner)
         layout = QVBoxLayout(self)
         layout.addWidget(self.search_box)
@@ -146,6 +153,14 @@ class LibraryView(QWidget):
 
     def selected_paths(self) -> list[str]:
         return [self.model.paths()[index.row()] for index in self.grid.selectionModel().selectedIndexes()]
+
+    def forget_selected(self) -> int:
+        """Remove the selected photos from the profile now (the files themselves stay where they are)."""
+        paths = self.selected_paths()
+        removed = sum(self.session.lens.forget(path) for path in paths)
+        if paths:
+            self.session.library_changed.emit()
+        return removed
 
     def show_all(self) -> None:
         if self.session.is_unlocked:

@@ -31,7 +31,6 @@ WIPE_WORD = "wipe"
 
 class PrivacyView(QWidget):
     status = Signal(str)
-    forgotten = Signal(int)  # photos removed
 
     def __init__(self, session: Session):
         super().__init__()
@@ -97,14 +96,12 @@ class PrivacyView(QWidget):
         removed = self.session.lens.forget(path)
         self.status.emit(f"Forgot {removed} photo(s) under {path}")
         self.session.library_changed.emit()
-        self.forgotten.emit(removed)
         return removed
 
     def exclude(self, folder: str | Path) -> int:
         removed = self.session.lens.exclude(folder)
         self.status.emit(f"Excluded {folder}; forgot {removed} photo(s) it held")
         self.session.library_changed.emit()
-        self.forgotten.emit(removed)
         return removed
 
     def wipe_everything(self) -> None:

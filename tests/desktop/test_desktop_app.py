@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QItemSelectionModel, QTimer
 
 from engine.api import initialise
 from engine.home import Home
@@ -148,7 +148,10 @@ def test_forget_a_folder_and_exclude_a_subfolder(qtbot, ready, pictures, home):
     assert ready.session.lens.store.count() == 3 and ready.library.model.rowCount() == 3
     assert privacy.excluded.count() == 1
 
-    assert privacy.forget(pictures) == 3
+    library = ready.library
+    library.grid.selectionModel().select(library.model.index(0), QItemSelectionModel.SelectionFlag.Select)
+    assert library.forget_selected() == 1 and ready.session.lens.store.count() == 2  # the Delete key / context menu
+    assert privacy.forget(pictures) == 2
     assert ready.session.lens.store.count() == 0 and ready.library.model.rowCount() == 0
     assert privacy.folders.count() == 0 and ready.photos_label.text() == "0 photos"
 
