@@ -21,7 +21,7 @@ def test_top_w_matches_a_full_sort():
 
 def test_top_w_with_fewer_rows_than_w_and_an_empty_library():
     matrix = np.eye(3, dtype=np.float32)
-    rows, sims = top_w(matrix, np.array([0.1, 0.9, 0.5], dtype=np.float32), 64)
+    rows, _ = top_w(matrix, np.array([0.1, 0.9, 0.5], dtype=np.float32), 64)
     assert list(rows) == [1, 2, 0]
     assert list(top_w(np.zeros((0, 3), np.float32), np.ones(3, np.float32), 8)[0]) == []
 

@@ -1,0 +1,217 @@
+"""Query latency at library scale: recommend and search over 1k, 10k and 100k photos, on the real code path.
+
+The library is synthetic (random unit vectors; captions and aspect words from the bundle's own describer on
+random label probabilities, so they look and repeat like real ones), written into a real encrypted store with
+`ProfileStore.add_profiles`. Queries are the real `VisualLens.recommend` (a catalog file per question, emoji
+items of the sample catalog) and `VisualLens.search`, in freshly unlocked profiles at each library size.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import psutil
+
+from benchmarks.perf.workspace import new_profile, open_profile
+from engine.catalog.loaders import load_catalog
+from engine.profile.describers import load_describer
+from engine.profile.label_describer import LabelDescriber
+from engine.profile.records import PhotoProfile
+from engine.recommend.candidates import CandidateEmbedder
+from engine.recommend.retrieval import query_direction, top_w
+
+SIZES = (1_000, 10_000, 100_000)
+CANDIDATES = (50, 200)
+W = 64
+CHUNK = 5_000
+SEARCHES = (
+    "a cat on a sofa", "sunset over the sea", "a bowl of ramen", "children playing football", "a red bicycle",
+    "snow on mountains", "birthday cake with candles", "a dog in the park", "city skyline at night", "a cup of coffee",
+    "flowers in a garden", "a train station", "pizza with basil", "a boat on a lake", "a forest path in autumn",
+    "a museum hall", "a plate of sushi", "an old castle", "a rainy street", "a beach with palm trees",
+    "a guitar on a stage", "fresh vegetables at a market", "a hotel room", "a bridge over a river", "an airplane wing",
+    "a glass of red wine", "a horse in a field", "a library with books", "a bakery window", "fireworks",
+)
+
+
+@dataclass
+class SizeResult:
+    """Latencies (ms) at one library size; dicts are keyed by the number of candidates."""
+
+    photos: int
+    matrix_mb: float  # vectors as loaded: float32 [n, d]
+    index_mb: float  # the row ids and path strings held next to them
+    new_question_ms: dict[int, list[float]] = field(default_factory=dict)  # a category not asked before
+    repeat_ms: dict[int, list[float]] = field(default_factory=dict)  # the same categories asked again
+    new_question_phases: dict[int, dict[str, float]] = field(default_factory=dict)  # medians of timings_ms
+    repeat_phases: dict[int, dict[str, float]] = field(default_factory=dict)
+    first_query_ms: dict[int, float] = field(default_factory=dict)  # first query after start-up, every memo empty
+    new_pictures_ms: dict[int, float] = field(default_factory=dict)  # median, candidates' pictures never seen
+    search_ms: list[float] = field(default_factory=list)
+    parts_ms: dict[str, float] = field(default_factory=dict)  # pieces of a query timed on their own (medians)
+    caption_tokens: int = 0  # the longest of the retrieved photos' captions, in tokens
+
+
+def build_catalogs(source: Path, out: Path, per_size: int, seed: int = 0) -> dict[str, Path]:
+    """One catalog file per category: `per_size` categories of each size in CANDIDATES, random subsets of the
+    items of `source` (a catalog file per question, as the CLI and the API receive them)."""
+    items = load_catalog(source).items
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for n in CANDIDATES:
+        for q in range(per_size):
+            category = _category(n, q)
+            rows = [
+                {"id": items[int(k)].id, "name": items[int(k)].name, "category": category,
+                 "description": items[int(k)].description, "image": str(items[int(k)].image)}
+                for k in rng.choice(len(items), size=min(n, len(items)), replace=False)
+            ]
+            files[category] = out / f"{category}.json"
+            files[category].write_text(json.dumps({"items": rows}), encoding="utf-8")
+    return files
+
+
+def populate(profile: Path, bundle: Path, upto: int, start: int, seed: int = 0) -> None:
+    """Grow the synthetic library in the store at `profile` from `start` to `upto` photos."""
+    if start == 0:
+        new_profile(profile, bundle)
+    with open_profile(profile) as lens:
+        dim = lens.bundle.embedding_dim
+        describer = load_describer(lens.bundle)
+        describe = _describe_fn(describer)
+        rng = np.random.default_rng(seed + start)
+        for first in range(start, upto, CHUNK):
+            n = min(CHUNK, upto - first)
+            vectors = rng.standard_normal((n, dim)).astype(np.float32)
+            lens.store.add_profiles([
+                PhotoProfile(
+                    path=f"/benchmark/library/{i // 1000:03d}/IMG_{i:06d}.jpg", folder="/benchmark/library",
+                    size=2_000_000 + i, mtime_ns=1_700_000_000_000_000_000 + i, content_hash=f"{i:032x}",
+                    caption=caption, aspects=aspects, vector=vectors[i - first], width=4032, height=3024,
+                )
+                for i, (caption, aspects) in zip(range(first, first + n), describe(rng, n))
+            ])
+
+
+def measure_size(profile: Path, catalogs: dict[str, Path], photos: int, per_size: int) -> SizeResult:
+    """Latencies at the current library size, in freshly unlocked profiles (as after a start-up)."""
+    items = {category: load_catalog(path).items for category, path in catalogs.items()}
+    result = SizeResult(photos, *_matrix_memory(profile))
+    for n in CANDIDATES:
+        with open_profile(profile) as lens:
+            lens.warm_up()
+            first = _category(n, 0)
+            result.first_query_ms[n] = _timed(partial(lens.recommend, first, catalogs[first]))[0]
+    with open_profile(profile) as lens:
+        lens.warm_up()
+        lens.recommender.embedder.vectors([i for group in items.values() for i in group])  # a known catalog
+        for n in CANDIDATES:
+            asked = [_category(n, q) for q in range(1, per_size)]
+            result.new_question_ms[n], result.new_question_phases[n] = _recommend_all(lens, catalogs, asked)
+            result.repeat_ms[n], result.repeat_phases[n] = _recommend_all(lens, catalogs, asked)
+            result.new_pictures_ms[n] = statistics.median(_new_pictures_ms(lens, c, items[c]) for c in asked[:3])
+        result.search_ms = [_timed(partial(lens.search, text, k=20))[0] for text in SEARCHES]
+        result.parts_ms, result.caption_tokens = _parts(lens, items[_category(CANDIDATES[0], 1)])
+    return result
+
+
+def _recommend_all(lens, catalogs: dict[str, Path], categories: list[str]) -> tuple[list[float], dict[str, float]]:
+    latencies, phases = [], {}
+    for category in categories:
+        ms, rec = _timed(partial(lens.recommend, category, catalogs[category]))
+        latencies.append(ms)
+        for phase, value in rec.timings_ms.items():
+            phases.setdefault(phase, []).append(value)
+    return latencies, {phase: statistics.median(values) for phase, values in phases.items()}
+
+
+def _new_pictures_ms(lens, category: str, items) -> float:
+    """A question whose candidates' pictures and names were never seen: a fresh embedder memoises nothing."""
+    embedder = CandidateEmbedder(lens.image_encoder, lens.text_encoder)
+    return _timed(partial(lens.recommend_items, category, items, embedder=embedder))[0]
+
+
+def _parts(lens, items) -> tuple[dict[str, float], int]:
+    """Pieces of a query on their own: the O(photos) scans and fetch, and the O(w) caption embedding."""
+    _, paths, matrix = lens.store.load_matrix()
+    vectors = lens.recommender.embedder.vectors(items)
+    v_c = query_direction(vectors, matrix)
+    rows, _ = top_w(matrix, v_c, W)
+    wanted = [paths[r] for r in rows]
+    captions = [p.caption for p in lens.store.profiles(wanted)]
+    tokens = max(len(lens.text_encoder.tokenizer.encode(c).ids) for c in captions)
+    return {
+        "library mean + category direction": _median_ms(lambda: query_direction(vectors, matrix)),
+        f"top-{W} scan (matrix x vector, partial sort)": _median_ms(lambda: top_w(matrix, v_c, W)),
+        f"fetch {W} profiles from the store": _median_ms(lambda: lens.store.profiles(wanted)),
+        f"embed {W} captions not seen before": _median_ms(
+            lambda: lens.text_encoder.encode(captions), repeats=3  # `encode` does not memoise
+        ),
+    }, tokens
+
+
+def _matrix_memory(profile: Path) -> tuple[float, float]:
+    with open_profile(profile) as lens:
+        ids, paths, matrix = lens.store.load_matrix()
+    index_bytes = ids.nbytes + sys.getsizeof(paths) + sum(sys.getsizeof(p) for p in paths)
+    del ids, paths, matrix
+    gc.collect()
+    return matrix_bytes(profile) / 2**20, index_bytes / 2**20
+
+
+def matrix_bytes(profile: Path) -> int:
+    with open_profile(profile) as lens:
+        return lens.store.count() * lens.bundle.embedding_dim * 4
+
+
+def rss_mb() -> float:
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _describe_fn(describer) -> Callable[[np.random.Generator, int], list[tuple[str, tuple[str, ...]]]]:
+    """Captions and aspect words as the bundle's describer words them (labels: from random label probabilities)."""
+    if isinstance(describer, LabelDescriber):
+        labels = len(describer.labels)
+
+        def from_labels(rng: np.random.Generator, n: int) -> list[tuple[str, tuple[str, ...]]]:
+            out = []
+            for _ in range(n):
+                probs = np.full(labels, 0.1 / labels, dtype=np.float32)
+                probs[rng.choice(labels, 3, replace=False)] += 0.9 * rng.dirichlet((1.0, 0.5, 0.25))
+                d = describer.describe(probs)
+                out.append((d.caption, d.aspects))
+            return out
+
+        return from_labels
+
+    words = ("beach", "dog", "cake", "street", "mountain", "friends", "market", "garden", "museum", "train")
+
+    def templated(rng: np.random.Generator, n: int) -> list[tuple[str, tuple[str, ...]]]:
+        picks = rng.choice(len(words), (n, 2))
+        return [(f"a photo of a {words[a]} near a {words[b]}", (words[a], words[b])) for a, b in picks]
+
+    return templated
+
+
+def _category(n: int, q: int) -> str:
+    return f"set{n}-{q:02d}"
+
+
+def _timed(run: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = run()
+    return (time.perf_counter() - start) * 1000, value
+
+
+def _median_ms(run: Callable[[], object], repeats: int = 9) -> float:
+    return statistics.median(_timed(run)[0] for _ in range(repeats))

@@ -1,0 +1,331 @@
+"""The benchmark's one table (terminal and Markdown), its JSON record and its plots."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+TARGET_SPEEDUP = 5.0
+TARGET_CEILING = 0.5
+TARGET_P95_MS = 200.0
+TARGET_PHOTOS = 100_000
+TARGET_CANDIDATES = 50
+
+
+@dataclass(frozen=True)
+class Row:
+    area: str
+    measure: str
+    result: str
+    compared: str = ""
+    ratio: str = ""
+    target: str = ""
+    met: str = ""
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) > 1 else values[0]
+
+
+def p50(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def indexing_figures(entry: dict) -> dict:
+    """Ratios of one bundle's indexing run: speed-up over the naive script, fraction of the compute ceiling."""
+    ours, naive, rate = entry["ours"], entry["naive"], entry["matmul"]
+    best_wall = max(rate["numpy"]["wall_gflops"], rate["onnxruntime"]["wall_gflops"])
+    best_cpu = max(rate["numpy"]["cpu_gflops"], rate["onnxruntime"]["cpu_gflops"])
+    gflops = entry["gflops_per_image"]
+    ceiling = best_wall / gflops
+    return {
+        "speedup": ours["images_per_s"] / naive["images_per_s"],
+        "ceiling_images_per_s": ceiling,
+        "matmul_wall_gflops": best_wall,
+        "fraction_wall": ours["images_per_s"] / ceiling,
+        "fraction_cpu": ours["images"] * gflops / ours["cpu_seconds"] / best_cpu,
+    }
+
+
+def build_rows(results: dict) -> list[Row]:
+    rows: list[Row] = []
+    for name, entry in results.get("indexing", {}).items():
+        rows += _indexing_rows(name, entry)
+    if "reindex" in results:
+        r = results["reindex"]
+        rows.append(Row(
+            "Re-index", f"{r['photos']:,} unchanged photos", f"{r['seconds']:.2f} s",
+            f"{r['decoded']} decoded, {r['hashed']} hashed", f"{r['unchanged']:,} unchanged",
+            "decodes 0", _yes(r["decoded"] == 0),
+        ))
+    if "queries" in results:
+        rows += _query_rows(results["queries"])
+    return rows
+
+
+def _indexing_rows(name: str, entry: dict) -> list[Row]:
+    area = f"Index {name}"
+    if "skipped" in entry:
+        return [Row(area, entry.get("model", ""), "skipped", entry["skipped"])]
+    f = indexing_figures(entry)
+    folder, runs = entry["folder"], entry["runs"]
+    sample = "" if entry["naive_stride"] == 1 else f" (every {entry['naive_stride']}th file)"
+    files, megapixels = folder["part_files"]["wallpapers"], folder["part_megapixels_median"]["wallpapers"]
+    large = f"large JPEGs: {files} files, median {megapixels:.1f} MP"
+    whole = f"whole folder: {folder['files']} photos ({folder['part_files']['samples']} sample photos added)"
+    rows = []
+    for measure, ours, naive, judged in (
+        (large, runs["ours wallpapers"], runs["naive wallpapers"], name == "lite"),
+        (whole, entry["ours"], entry["naive"], False),
+    ):
+        rows.append(Row(
+            area, f"{entry['model']}, {measure}",
+            f"{ours['images_per_s']:.1f} photos/s, peak RSS {ours['peak_rss_mb']:.0f} MB",
+            f"naive {naive['images_per_s']:.1f} photos/s{sample}, peak {naive['peak_rss_mb']:.0f} MB",
+            f"{_speedup(ours, naive):.1f}x (CPU time {_cpu_speedup(ours, naive):.1f}x)",
+            f">= {TARGET_SPEEDUP:g}x naive" if judged else "(report)",
+            _yes(_speedup(ours, naive) >= TARGET_SPEEDUP) if judged else "",
+        ))
+    rows.append(Row(
+        area, f"compute ceiling: {entry['gflops_per_image']:.2f} GFLOP/photo (dense ops)",
+        f"{entry['ours']['images_per_s'] * entry['gflops_per_image']:.1f} GFLOP/s",
+        f"matmul {f['matmul_wall_gflops']:.0f} GFLOP/s = {f['ceiling_images_per_s']:.1f} photos/s",
+        f"{f['fraction_wall']:.0%} (CPU time {f['fraction_cpu']:.0%})",
+        f">= {TARGET_CEILING:.0%} of ceiling" if name == "clip" else "(report)",
+        _yes(f["fraction_wall"] >= TARGET_CEILING) if name == "clip" else "",
+    ))
+    return rows
+
+
+def notes(results: dict) -> list[str]:
+    """What grows with what, and what bounds each figure, with this run's numbers."""
+    out = []
+    for name, entry in results.get("indexing", {}).items():
+        if "skipped" not in entry:
+            out += _indexing_notes(name, entry)
+    if "queries" in results:
+        out += _query_notes(results["queries"])
+    return out
+
+
+def _indexing_notes(name: str, entry: dict) -> list[str]:
+    ours, naive = entry["breakdown"]["ours_ms"], entry["breakdown"]["naive_ms"]
+    encode = ours["encode (batches of 8)"]
+    mine = sum(ours.values())
+    stages = ", ".join(f"{stage} {ms:.1f}" for stage, ms in ours.items())
+    large_ours, large_naive = entry["runs"]["ours wallpapers"], entry["runs"]["naive wallpapers"]
+    f = indexing_figures(entry)
+    lines = [
+        (f"{name} indexing, CPU per large JPEG on one core: ours {mine:.0f} ms ({stages}); the naive script's full "
+         f"decode {naive['full decode']:.0f} ms and resize from full size {naive['preprocess from full size']:.0f} ms "
+         f"replace our {ours['draft decode + reduce'] + ours['preprocess']:.0f} ms of draft decode and preprocessing."),
+        (f"{name}: cores used while indexing large JPEGs: ours {large_ours['cores_used']:.2f}, naive "
+         f"{large_naive['cores_used']:.2f} (its default ONNX Runtime pool spins). On a machine busy with other work "
+         "our lanes get no more CPU than one thread does, and the wall-time ratio falls to the CPU-time ratio."),
+    ]
+    if encode > mine / 2:
+        decode_only = (naive["full decode"] + naive["preprocess from full size"] + encode) / mine
+        naive_cpu = large_naive["cpu_seconds"] / large_naive["images"] * 1000
+        naive_encode = naive_cpu - naive["full decode"] - naive["preprocess from full size"] - ours["hash"]
+        lines.append(
+            f"{name}: the encoder is {encode / mine:.0%} of a photo's CPU, so decoding less alone buys ~"
+            f"{decode_only:.1f}x (Amdahl); the rest is the encoder's lanes: batches of 8 on one thread per core, "
+            f"{encode:.0f} CPU-ms per photo, against ~{naive_encode:.0f} for the naive script's batch of one on a "
+            f"spinning thread pool. What bounds this bundle is the encoder, now at {f['fraction_wall']:.0%} of the "
+            f"measured matmul rate ({f['fraction_cpu']:.0%} per CPU second)."
+        )
+    else:
+        lines.append(
+            f"{name}: bounded by JPEG decoding and the encoder: libjpeg-turbo's entropy decoding (the part that DCT "
+            f"scaling cannot skip) and EfficientNet's depthwise convolutions run far below matmul speed, hence "
+            f"{f['fraction_wall']:.0%} of the dense-compute ceiling."
+        )
+    return lines
+
+
+def _query_notes(q: dict) -> list[str]:
+    sizes = q["sizes"]
+    big = sizes[-1]
+    scan = {s["photos"]: sum(v for k, v in s["parts_ms"].items() if _scales(k)) for s in sizes}
+    fetch = next(v for k, v in big["parts_ms"].items() if k.startswith("fetch"))
+    captions = next(v for k, v in big["parts_ms"].items() if k.startswith("embed"))
+    n = next(iter(big["new_pictures_ms"]))
+    per_picture = big["new_pictures_ms"][n] / int(n)
+    lines = [
+        "O(photos): the library mean and the top-64 scan, "
+        + ", ".join(f"{ms:.1f} ms at {photos:,}" for photos, ms in scan.items())
+        + f" (about {scan[big['photos']] / big['photos'] * 1e5:.0f} ms per 100k photos, memory-bound passes over "
+        f"the matrix); the matrix itself, {big['matrix_mb']:.0f} MB at {big['photos']:,} photos (photos x dim x 4 "
+        f"bytes); loading it at start-up.",
+        (f"O(candidates): reading the catalog, embedding candidates never seen before (~{per_picture:.0f} ms per "
+         f"candidate picture and name here) and scoring them against the 64 photos; memoised per catalog item."),
+        (f"O(w = 64), independent of library size: fetching the 64 profiles ({fetch:.1f} ms) and embedding the "
+         f"captions of retrieved photos that were never embedded before: {captions:.0f} ms for 64 "
+         f"({q['caption_gflops']:.2f} GFLOP each at {q['caption_tokens']} tokens, compute-bound). That is what a new "
+         "question pays and why its p95 misses the target at every size; storing each photo's caption vector "
+         "(encrypted, with its profile) at index time would remove it from the query."),
+    ]
+    st = q.get("startup")
+    if st:
+        lines.append(f"Start-up at {st['photos']:,} photos: import {st['import_s']:.2f} s, unlock (Argon2id + "
+                     f"store) {st['unlock_s']:.2f} s, matrix {st['load_matrix_s']:.2f} s; models "
+                     f"{st['models_s']:.2f} s "
+                     "more, before the first query.")
+    return lines
+
+
+def _speedup(ours: dict, naive: dict) -> float:
+    return ours["images_per_s"] / naive["images_per_s"]
+
+
+def _cpu_speedup(ours: dict, naive: dict) -> float:
+    """CPU time per photo, naive over ours: the machine's load cancels out (ours gains nothing from its cores)."""
+    return (naive["cpu_seconds"] / naive["images"]) / (ours["cpu_seconds"] / ours["images"])
+
+
+def _query_rows(q: dict) -> list[Row]:
+    rows = []
+    sizes = q["sizes"]
+    for s in sizes:
+        area = f"Query {s['photos']:,}"
+
+        def pair(series: dict) -> str:
+            return " · ".join(f"{n}: {p50(v):.0f}/{p95(v):.0f}" for n, v in series.items())
+
+        mean, scan = (v for k, v in s["parts_ms"].items() if _scales(k))
+        rows += [
+            Row(area, "recommend, asked before: p50/p95 ms by candidates", pair(s["repeat_ms"])),
+            Row(area, "recommend, new question: p50/p95 ms by candidates", pair(s["new_question_ms"])),
+            Row(area, "recommend, new catalog pictures: median ms by candidates",
+                " · ".join(f"{n}: {v:.0f}" for n, v in s["new_pictures_ms"].items())),
+            Row(area, "first recommend after start-up: ms by candidates",
+                " · ".join(f"{n}: {v:.0f}" for n, v in s["first_query_ms"].items())),
+            Row(area, "search k=20: p50/p95 ms", f"{p50(s['search_ms']):.0f}/{p95(s['search_ms']):.0f}"),
+            Row(area, "in-memory library", f"{s['matrix_mb']:.1f} MB vectors + {s['index_mb']:.1f} MB ids/paths",
+                f"O(photos) scans: library mean {mean:.1f} ms, top-64 {scan:.1f} ms"),
+        ]
+    big = next((s for s in sizes if s["photos"] == TARGET_PHOTOS), None)
+    if big:
+        key = str(TARGET_CANDIDATES) if str(TARGET_CANDIDATES) in big["repeat_ms"] else TARGET_CANDIDATES
+        for label, series in (("asked before", big["repeat_ms"][key]), ("new question", big["new_question_ms"][key])):
+            value = p95(series)
+            rows.append(Row("Target", f"recommend p95, {TARGET_PHOTOS:,} photos, {TARGET_CANDIDATES} candidates, "
+                            f"{label}", f"{value:.0f} ms", "", "", f"< {TARGET_P95_MS:.0f} ms",
+                            _yes(value < TARGET_P95_MS)))
+    if "startup" in q:
+        st = q["startup"]
+        total = st["import_s"] + st["unlock_s"] + st["load_matrix_s"]
+        rows.append(Row(
+            "Start-up", f"{st['photos']:,} photos: import + unlock + load matrix", f"{total:.2f} s",
+            f"import {st['import_s']:.2f}, unlock {st['unlock_s']:.2f}, matrix {st['load_matrix_s']:.2f} s",
+            f"+ models {st['models_s']:.2f} s",
+        ))
+    return rows
+
+
+def _scales(part: str) -> bool:
+    return part.startswith(("library mean", "top-"))
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+COLUMNS = ("area", "measure", "result", "compared with", "ratio", "target", "met")
+
+
+def render_text(rows: list[Row]) -> str:
+    cells = [COLUMNS] + [_cells(r) for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
+    line = "+".join("-" * (w + (1 if i == 0 else 2)) for i, w in enumerate(widths))
+    out = [_join(cells[0], widths), line]
+    previous = None
+    for r, c in zip(rows, cells[1:]):
+        if previous is not None and r.area != previous:
+            out.append(line)
+        out.append(_join(c, widths))
+        previous = r.area
+    return "\n".join(out)
+
+
+def render_markdown(rows: list[Row]) -> str:
+    out = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    out += ["| " + " | ".join(c.replace("|", "\\|") for c in _cells(r)) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _cells(r: Row) -> tuple[str, ...]:
+    return (r.area, r.measure, r.result, r.compared, r.ratio, r.target, r.met)
+
+
+def _join(cells: tuple[str, ...], widths: list[int]) -> str:
+    return " | ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+
+def write_json(results: dict, path: Path) -> None:
+    path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+
+
+def plot_queries(q: dict, path: Path) -> None:
+    """Left: end-to-end latency against library size. Right: what grows with photos and what does not."""
+    sizes = q["sizes"]
+    x = [s["photos"] for s in sizes]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    for n in sizes[0]["repeat_ms"]:
+        left.plot(x, [p95(s["repeat_ms"][n]) for s in sizes], "o-", label=f"recommend p95, {n} cand., asked before")
+        left.plot(x, [p95(s["new_question_ms"][n]) for s in sizes], "s--",
+                  label=f"recommend p95, {n} cand., new question")
+    left.plot(x, [p95(s["search_ms"]) for s in sizes], "^-", label="search p95")
+    left.axhline(TARGET_P95_MS, color="red", linestyle=":", label=f"target {TARGET_P95_MS:.0f} ms")
+    left.set(xscale="log", yscale="log", xlabel="photos in the library", ylabel="latency (ms)",
+             title="Query latency (lite bundle, real code path)")
+    left.legend(fontsize=7)
+    for part in sizes[0]["parts_ms"]:
+        style = "o-" if _scales(part) else "s--"
+        label = part + (" — O(photos)" if _scales(part) else "")
+        right.plot(x, [s["parts_ms"][part] for s in sizes], style, label=label)
+    first_n = next(iter(sizes[0]["repeat_phases"]))
+    for phase in sizes[0]["repeat_phases"][first_n]:
+        label = f"phase '{phase}' ({first_n} cand., asked before)"
+        label += " incl. library mean" if phase == "candidates" else ""
+        right.plot(x, [s["repeat_phases"][first_n][phase] for s in sizes], ":", label=label)
+    right.set(xscale="log", yscale="log", xlabel="photos in the library", ylabel="median time (ms)",
+              title="Growth: O(photos) scans vs per-question constants")
+    right.legend(fontsize=7, loc="center right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_indexing(indexing: dict, path: Path) -> None:
+    """Photos/s of the naive script and ours on the large JPEGs and the whole folder, and the compute ceiling."""
+    done = {name: e for name, e in indexing.items() if "skipped" not in e}
+    if not done:
+        return
+    fig, axes = plt.subplots(1, len(done), figsize=(6.5 * len(done), 4.8), squeeze=False)
+    for ax, (name, entry) in zip(axes[0], done.items()):
+        f, runs = indexing_figures(entry), entry["runs"]
+        bars = {
+            "naive\nlarge JPEGs": runs["naive wallpapers"]["images_per_s"],
+            "ours\nlarge JPEGs": runs["ours wallpapers"]["images_per_s"],
+            "naive\nwhole folder": entry["naive"]["images_per_s"],
+            "ours\nwhole folder": entry["ours"]["images_per_s"],
+            "compute\nceiling": f["ceiling_images_per_s"],
+        }
+        drawn = ax.bar(list(bars), list(bars.values()), color=["#aaa", "#2a7", "#ccc", "#5c9", "#eee"],
+                       edgecolor="black")
+        for bar, value in zip(drawn, bars.values()):
+            ax.annotate(f"{value:.1f}", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom")
+        large = _speedup(runs["ours wallpapers"], runs["naive wallpapers"])
+        ax.set(ylabel="photos / s", title=f"{name}: {entry['model']}\n{large:.1f}x naive on large JPEGs, "
+               f"{f['fraction_wall']:.0%} of the compute ceiling")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
