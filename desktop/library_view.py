@@ -162,9 +162,10 @@ class LibraryView(QWidget):
             self.session.library_changed.emit()
         return removed
 
-    def show_all(self) -> None:
+    def show_all(self, paths: list[str] | None = None) -> None:
+        """Show every photo of the library (`paths` when the caller has just read them from the store)."""
         if self.session.is_unlocked:
-            paths = self.session.lens.photo_paths()
+            paths = self.session.lens.photo_paths() if paths is None else paths
             self.model.set_photos(paths)
             self.summary.setText(f"{len(paths)} photos in your library")
 
@@ -186,10 +187,12 @@ class LibraryView(QWidget):
         self.search_done.emit(-1)
 
     def _on_library_changed(self) -> None:
-        if self.session.is_unlocked:
-            self.thumbnails.retain(set(self.session.lens.photo_paths()))
+        if not self.session.is_unlocked:
+            return
+        paths = self.session.lens.photo_paths()  # read once: it is the whole library
+        self.thumbnails.retain(set(paths))
         if not self.search_box.text().strip():
-            self.show_all()
+            self.show_all(paths)
 
     def _on_progress(self, status: IndexStatus) -> None:
         """Show new photos while indexing, at most every 64 photos (a full refresh is cheap, not free)."""
