@@ -137,7 +137,8 @@ class VisualLens:
         self.store.set_meta(BUNDLE_META, self.bundle.identity)
         for folder in resolved:
             self.store.add_folder(str(folder))
-        indexer = Indexer(self.store, self.image_encoder, load_describer(self.bundle, self.settings.provider, self.settings.threads))
+        describer = load_describer(self.bundle, self.settings.provider, self.settings.threads)
+        indexer = Indexer(self.store, self.image_encoder, describer, self.text_encoder)
         report = indexer.run(resolved, progress=progress, should_stop=should_stop)
         self._matrix = None
         return report

@@ -120,6 +120,7 @@ def index(
     summary = {
         "scanned": report.scanned, "added": report.added, "updated": report.updated, "moved": report.moved,
         "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
+        "captions_filled": report.captions_filled,
         "failed": [{"path": _shown(p), "reason": r} for p, r in report.failed],
         "seconds": round(report.seconds, 2), "images_per_second": round(report.images_per_second, 1),
     }
@@ -133,6 +134,8 @@ def index(
         f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} skipped "
         f"({report.decoded} decoded at {report.images_per_second:.1f} images/s)."
     )
+    if report.captions_filled:
+        out.print(f"Caption vectors added to {report.captions_filled} photos indexed by an older version.")
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 `python -m benchmarks.perf.indexing {ours,naive,breakdown} --bundle B --folder F --work W` prints one JSON line.
 `ours` and `naive` start from an empty profile with the models loaded (session start-up is not timed), write the
-same thing (a spectrum profile per photo in the encrypted store) and report photos/s, CPU seconds and the peak
+same thing (a spectrum profile with its caption vector per photo in the encrypted store) and report photos/s, CPU seconds and the peak
 RSS while indexing. `breakdown` times each stage of one photo on one thread, ours and the naive script's.
 """
 
@@ -22,6 +22,7 @@ import numpy as np
 import onnxruntime as ort
 import psutil
 from PIL import Image, ImageOps
+from tokenizers import Tokenizer
 
 from benchmarks.perf.workspace import new_profile, open_profile
 from engine.imaging.decode import open_oriented
@@ -29,7 +30,7 @@ from engine.imaging.preprocess import PreprocessSpec, to_tensor
 from engine.library.fingerprint import content_hash
 from engine.library.scan import FileEntry, scan_folders
 from engine.models.bundle import load_bundle
-from engine.models.encoders import ImageBatchOutput, ImageEncoder
+from engine.models.encoders import ImageBatchOutput, ImageEncoder, TextEncoder, load_tokenizer
 from engine.profile.describers import load_describer
 from engine.profile.records import PhotoProfile
 
@@ -40,7 +41,7 @@ def run_ours(bundle: Path, folder: Path, work: Path) -> dict:
     """`VisualLens.index`: the product's pipeline (draft decode, lanes, batched inference)."""
     new_profile(work, bundle)
     with open_profile(work) as lens:
-        _ = lens.image_encoder, lens.bundle  # load the models before the clock starts
+        _ = lens.image_encoder, lens.text_encoder, lens.bundle  # load the models before the clock starts
         with RssSampler() as rss:
             cpu_start, start = _cpu_seconds(), time.perf_counter()
             report = lens.index([folder])
@@ -51,13 +52,15 @@ def run_ours(bundle: Path, folder: Path, work: Path) -> dict:
 
 
 def run_naive(bundle: Path, folder: Path, work: Path, stride: int = 1) -> dict:
-    """What a quick script does: full-size decode, then one photo at a time through a default ONNX Runtime
-    session of the same model, the same describer and the same store."""
+    """What a quick script does: full-size decode, then one photo at a time through default ONNX Runtime
+    sessions of the same models (image, then caption), the same describer and the same store."""
     new_profile(work, bundle)
     with open_profile(work) as lens:
         section = lens.bundle.section("image_encoder")
         spec = PreprocessSpec.from_manifest(section["preprocess"])
-        session = ort.InferenceSession(str(lens.bundle.file(section["file"])), providers=["CPUExecutionProvider"])
+        session = _default_session(lens.bundle.file(section["file"]))
+        text_session = _default_session(lens.bundle.file(lens.bundle.section("text_encoder")["file"]))
+        tokenizer = load_tokenizer(lens.bundle)
         describer = load_describer(lens.bundle)
         files = scan_folders([folder]).files[::stride]
         with RssSampler() as rss:
@@ -66,7 +69,8 @@ def run_naive(bundle: Path, folder: Path, work: Path, stride: int = 1) -> dict:
                 img = _full_decode(entry.path)
                 out = _naive_encode(session, to_tensor(img, spec)[None])
                 (description,) = describer.describe_batch([img], out)
-                lens.store.add_profiles([_profile(entry, content_hash(entry.path), description, out, img)])
+                caption_vector = _naive_embed(text_session, tokenizer, description.caption)
+                lens.store.add_profiles([_profile(entry, content_hash(entry.path), description, out, img, caption_vector)])
             seconds = time.perf_counter() - start
         return _result(len(files), seconds, _cpu_seconds() - cpu_start, rss.peak_mb, session.get_providers()[0])
 
@@ -75,6 +79,7 @@ def run_breakdown(bundle: Path, folder: Path) -> dict:
     """CPU ms per photo of each stage on one thread, over the first photos of `folder`: ours, then the naive."""
     loaded = load_bundle(bundle)
     encoder = ImageEncoder(loaded, provider="cpu", threads=1)
+    text_encoder = TextEncoder(loaded, provider="cpu", threads=1)
     describer = load_describer(loaded, provider="cpu", threads=1)
     paths = [e.path for e in scan_folders([folder]).files[:BREAKDOWN_PHOTOS]]
     ours: dict[str, float] = {}
@@ -82,7 +87,10 @@ def run_breakdown(bundle: Path, folder: Path) -> dict:
     images = _stage(ours, "draft decode + reduce", lambda: [open_oriented(p, encoder.spec.resize_size) for p in paths])
     batch = _stage(ours, "preprocess", lambda: np.stack([to_tensor(img, encoder.spec) for img in images]))
     out = _stage(ours, "encode (batches of 8)", lambda: _in_batches(encoder.encode_lane, batch, 8))
-    _stage(ours, "describe", lambda: describer.describe_batch(images, out))
+    described = _stage(ours, "describe", lambda: describer.describe_batch(images, out))
+    captions = [d.caption for d in described]
+    _stage(ours, "embed caption (batches of 8)",
+           lambda: [text_encoder.encode_lane(captions[i : i + 8]) for i in range(0, len(captions), 8)])
     naive: dict[str, float] = {}
     full = _stage(naive, "full decode", lambda: [_full_decode(p) for p in paths])
     _stage(naive, "preprocess from full size", lambda: [to_tensor(img, encoder.spec) for img in full])
@@ -130,6 +138,19 @@ def _full_decode(path: str) -> Image.Image:
         return (ImageOps.exif_transpose(img) or img).convert("RGB")
 
 
+def _default_session(path: Path) -> ort.InferenceSession:
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def _naive_embed(session: ort.InferenceSession, tokenizer: Tokenizer, text: str) -> np.ndarray:
+    encoding = tokenizer.encode(text)
+    feeds = {"input_ids": np.asarray([encoding.ids], dtype=np.int64),
+             "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64)}
+    names = {i.name for i in session.get_inputs()}
+    vector = session.run(["embedding"], {k: v for k, v in feeds.items() if k in names})[0][0]
+    return vector / np.linalg.norm(vector)
+
+
 def _naive_encode(session: ort.InferenceSession, batch: np.ndarray) -> ImageBatchOutput:
     names = [o.name for o in session.get_outputs()]
     outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: batch})))
@@ -137,11 +158,13 @@ def _naive_encode(session: ort.InferenceSession, batch: np.ndarray) -> ImageBatc
     return ImageBatchOutput(embeddings=embeddings, label_probs=outputs.get("label_probs"))
 
 
-def _profile(entry: FileEntry, digest: str, description, out: ImageBatchOutput, img: Image.Image) -> PhotoProfile:
+def _profile(
+    entry: FileEntry, digest: str, description, out: ImageBatchOutput, img: Image.Image, caption_vector: np.ndarray
+) -> PhotoProfile:
     return PhotoProfile(
         path=entry.path, folder=entry.folder, size=entry.size, mtime_ns=entry.mtime_ns, content_hash=digest,
         caption=description.caption, aspects=description.aspects, vector=out.embeddings[0], width=img.width,
-        height=img.height,
+        height=img.height, caption_vector=caption_vector,
     )
 
 

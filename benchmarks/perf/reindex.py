@@ -63,12 +63,12 @@ def measure_reindex(bundle: Path, library: Path, work: Path) -> ReindexResult:
                 PhotoProfile(
                     path=e.path, folder=e.folder, size=e.size, mtime_ns=e.mtime_ns, content_hash=content_hash(e.path),
                     caption="a synthetic photo", aspects=("synthetic",), vector=rng.standard_normal(dim), width=48,
-                    height=48,
+                    height=48, caption_vector=rng.standard_normal(dim),
                 )
                 for e in files[start : start + CHUNK]
             ])
     with open_profile(work) as lens:
-        _ = lens.image_encoder, lens.bundle  # a running app has its models loaded
+        _ = lens.image_encoder, lens.text_encoder, lens.bundle  # a running app has its models loaded
         counts = {"decoded": 0, "hashed": 0}
         with _counting(counts):
             start = time.perf_counter()

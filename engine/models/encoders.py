@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,58 +72,92 @@ class ImageEncoder:
 
 
 class TextEncoder:
-    """Tokenizes with the bundle's `tokenizer.json` and runs `text_encoder.onnx`; memoises repeated strings."""
+    """Tokenizes with the bundle's `tokenizer.json` and runs `text_encoder.onnx`; memoises repeated strings.
+
+    Threaded like `ImageEncoder`: on the CPU the session has one intra-op thread and `encode` spreads its batches
+    over one lane per core, so the indexer's lanes can call `encode_lane` side by side without oversubscription.
+    Texts are batched by length, so a batch pads to a similar length rather than to the longest of all.
+    """
 
     def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
         section = bundle.section("text_encoder")
-        tokenizer_path = bundle.file(section.get("tokenizer", "tokenizer.json"))
-        try:
-            self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
-        except Exception as exc:  # tokenizers raises a bare Exception on bad files
-            raise BundleError(f"{tokenizer_path}: cannot load tokenizer ({exc})") from exc
-        max_length = int(section.get("max_length", 128))
-        self.tokenizer.enable_truncation(max_length=max_length)
-        # `max_length` padding for towers with a fixed context (open_clip: 77 tokens, pad id 0); else the longest.
-        fixed = max_length if section.get("padding") == "max_length" else None
-        pad_id = section.get("pad_id", self.tokenizer.token_to_id("[PAD]") or 0)
-        self.tokenizer.enable_padding(pad_id=int(pad_id), length=fixed)
-        self.session = open_session(bundle.file(section["file"]), section, provider, threads)
+        self.tokenizer = load_tokenizer(bundle)
+        self.session = open_session(bundle.file(section["file"]), section, provider, threads=1)
+        gpu = active_provider(self.session) == CUDA
+        self.lanes = 1 if gpu else max(1, threads or cpu_cores())
+        self.batch_size = GPU_BATCH if gpu else CPU_BATCH
         self.dim = bundle.embedding_dim
         self._input_names = {i.name for i in self.session.get_inputs()}
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-norm embeddings, one row per text."""
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-norm embeddings, one row per text, in order; batches go side by side on the lanes."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        rows = []
-        for start in range(0, len(texts), batch_size):
-            chunk = texts[start : start + batch_size]
-            encodings = self.tokenizer.encode_batch(chunk)
-            feeds = {
-                "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-            }
-            rows.append(self.session.run(["embedding"], {k: v for k, v in feeds.items() if k in self._input_names})[0])
-        return _unit_rows(np.concatenate(rows))
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad little
+        size = min(self.batch_size, -(-len(texts) // self.lanes))
+        chunks = [[texts[i] for i in order[start : start + size]] for start in range(0, len(order), size)]
+        if self.lanes == 1 or len(chunks) == 1:
+            parts = [self.encode_lane(chunk) for chunk in chunks]
+        else:
+            parts = list(self._lane_pool.map(self.encode_lane, chunks))
+        rows = np.empty((len(texts), self.dim), dtype=np.float32)
+        rows[order] = np.concatenate(parts)
+        return rows
 
-    def encode_cached(self, texts: list[str]) -> np.ndarray:
-        """Like `encode`, but memoised per string (captions, aspect words and item names repeat across
-        queries); the misses are encoded in one batch. The memo lives in memory only."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+    def encode_lane(self, texts: list[str]) -> np.ndarray:
+        """One run on the calling thread (for callers that run their own lanes, the indexer's)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
+        }
+        return _unit_rows(self.session.run(["embedding"], {k: v for k, v in feeds.items() if k in self._input_names})[0])
+
+    def encode_cached(self, texts: list[str], on_this_thread: bool = False) -> np.ndarray:
+        """Like `encode`, but memoised per string (captions, aspect words and item names repeat); the misses are
+        encoded in one go (`on_this_thread`: as one lane run, for the indexer's lanes). The memo lives in memory
+        only and is safe to share between threads."""
+        with self._memo_lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
         if missing:
-            for text, row in zip(missing, self.encode(missing)):
-                self._memo[text] = row
-        rows = []
-        for text in texts:
-            self._memo.move_to_end(text)
-            rows.append(self._memo[text])
-        while len(self._memo) > MEMO_SIZE:
-            self._memo.popitem(last=False)
+            encoded = (self.encode_lane if on_this_thread else self.encode)(missing)
+            with self._memo_lock:
+                self._memo.update(zip(missing, encoded))
+        with self._memo_lock:
+            rows = [self._memo[text] for text in texts]
+            for text in texts:
+                self._memo.move_to_end(text)
+            while len(self._memo) > MEMO_SIZE:
+                self._memo.popitem(last=False)
         return np.stack(rows) if rows else np.zeros((0, self.dim), dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode_cached([text])[0]
+
+    @cached_property
+    def _lane_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(self.lanes, thread_name_prefix="text-lane")
+
+
+def load_tokenizer(bundle: Bundle) -> Tokenizer:
+    """The text encoder's tokenizer, truncating and padding as the manifest says."""
+    section = bundle.section("text_encoder")
+    tokenizer_path = bundle.file(section.get("tokenizer", "tokenizer.json"))
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    except Exception as exc:  # tokenizers raises a bare Exception on bad files
+        raise BundleError(f"{tokenizer_path}: cannot load tokenizer ({exc})") from exc
+    max_length = int(section.get("max_length", 128))
+    tokenizer.enable_truncation(max_length=max_length)
+    # `max_length` padding for towers with a fixed context (open_clip: 77 tokens, pad id 0); else the longest.
+    fixed = max_length if section.get("padding") == "max_length" else None
+    pad_id = section.get("pad_id", tokenizer.token_to_id("[PAD]") or 0)
+    tokenizer.enable_padding(pad_id=int(pad_id), length=fixed)
+    return tokenizer
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:

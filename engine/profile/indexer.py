@@ -1,9 +1,9 @@
 """Incremental indexing: scan folders, skip what is unchanged, embed and describe the rest, commit in batches.
 
 One lane per core: each lane hashes and decodes a batch (JPEG draft decoding, Pillow's reducing resize; Pillow
-and ONNX Runtime release the GIL) and runs it through the shared encoder session with one intra-op thread, so
-every core stays busy with no thread pool spinning or oversubscribed. Two batches per lane are in flight; the
-main thread describes and commits them in order. Every batch is committed on its own: a killed run loses at
+and ONNX Runtime release the GIL), runs it through the shared image encoder session, describes it and embeds the
+captions with the shared text encoder session, each with one intra-op thread, so every core stays busy with no
+thread pool spinning or oversubscribed. Two batches per lane are in flight; the main thread commits them in order. Every batch is committed on its own: a killed run loses at
 most the batches in flight and the next run resumes where it stopped.
 """
 
@@ -24,8 +24,8 @@ from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.preprocess import to_tensor
 from engine.library.fingerprint import content_hash, plan_changes
 from engine.library.scan import FileEntry, ScanProblem, ScanResult, scan_folders, storable
-from engine.models.encoders import ImageBatchOutput, ImageEncoder
-from engine.profile.description import Describer
+from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.profile.description import Describer, Description
 from engine.profile.records import PhotoProfile
 from engine.profile.store import DECODE_FAILURE, SCAN_PROBLEM, ProfileStore
 
@@ -43,6 +43,7 @@ class IndexReport:
     unchanged: int = 0
     removed: int = 0
     decoded: int = 0
+    captions_filled: int = 0  # caption vectors added to profiles of an older store
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -68,8 +69,9 @@ class _Decoded:
     tensor: np.ndarray | None = None
     image: Image.Image | None = None
     error: str | None = None
-    embedding: np.ndarray | None = None  # filled by the lane that decoded it
-    label_probs: np.ndarray | None = None
+    embedding: np.ndarray | None = None  # the rest is filled by the lane that decoded it
+    description: Description | None = None
+    caption_vector: np.ndarray | None = None
 
 
 class Indexer:
@@ -80,12 +82,14 @@ class Indexer:
         store: ProfileStore,
         encoder: ImageEncoder,
         describer: Describer,
+        text_encoder: TextEncoder,
         batch_size: int | None = None,
         lanes: int | None = None,
     ):
         self.store = store
         self.encoder = encoder
         self.describer = describer
+        self.text_encoder = text_encoder
         self.batch_size = batch_size or encoder.batch_size  # tuned per execution provider
         self._known_hashes: set[str] = set()
         self.lanes = lanes or encoder.lanes
@@ -123,6 +127,7 @@ class Indexer:
         else:  # deletions last, so a renamed photo is found by its content hash first
             report.removed = self.store.remove(plan.deleted)
             self._forget_stale_failures(roots, scan, problems)
+            report.captions_filled = self._fill_caption_vectors(should_stop)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -147,18 +152,29 @@ class Indexer:
                     future.cancel()
 
     def _prepare(self, batch: list[FileEntry]) -> list[_Decoded]:
-        """One lane's work: hash and decode a batch, then encode what needs encoding on this thread."""
+        """One lane's work: hash and decode a batch, then profile what needs profiling on this thread."""
         items = [self._decode(entry) for entry in batch]
-        self._encode([item for item in items if item.tensor is not None])
+        self._profile([item for item in items if item.tensor is not None])
         return items
 
-    def _encode(self, items: list[_Decoded]) -> None:
+    def _profile(self, items: list[_Decoded]) -> None:
+        """Image vectors, descriptions and caption vectors of decoded photos, on the calling thread."""
         if not items:
             return
         out = self.encoder.encode_lane(np.stack([item.tensor for item in items]))
+        descriptions = self.describer.describe_batch([item.image for item in items], out)
+        captions = self.text_encoder.encode_cached([d.caption for d in descriptions], on_this_thread=True)
         for i, item in enumerate(items):
-            item.embedding = out.embeddings[i]
-            item.label_probs = None if out.label_probs is None else out.label_probs[i]
+            item.embedding, item.description, item.caption_vector = out.embeddings[i], descriptions[i], captions[i]
+
+    def _fill_caption_vectors(self, should_stop: Callable[[], bool], chunk: int = 256) -> int:
+        """Give profiles from a store older than caption vectors theirs (once; nothing to do afterwards)."""
+        filled = 0
+        while not should_stop() and (rows := self.store.captions_without_vectors(chunk)):
+            vectors = self.text_encoder.encode([caption for _, caption in rows])
+            self.store.set_caption_vectors([(photo_id, vector) for (photo_id, _), vector in zip(rows, vectors)])
+            filled += len(rows)
+        return filled
 
     def _decode(self, entry: FileEntry) -> _Decoded:
         try:
@@ -210,28 +226,24 @@ class Indexer:
         batch = [b for b in batch if b.tensor is not None]
         if not batch:
             return
-        self._encode([b for b in batch if b.embedding is None])  # re-decoded after a vanished duplicate
-        probs = [b.label_probs for b in batch]
-        out = ImageBatchOutput(np.stack([b.embedding for b in batch]), None if probs[0] is None else np.stack(probs))
-        descriptions = self.describer.describe_batch([b.image for b in batch], out)
-        profiles = []
-        for i, (item, description) in enumerate(zip(batch, descriptions)):
-            profiles.append(
-                PhotoProfile(
-                    path=item.entry.path,
-                    folder=item.entry.folder,
-                    size=item.entry.size,
-                    mtime_ns=item.entry.mtime_ns,
-                    content_hash=item.digest,
-                    caption=description.caption,
-                    aspects=description.aspects,
-                    vector=out.embeddings[i],
-                    width=item.image.width,
-                    height=item.image.height,
-                )
+        self._profile([b for b in batch if b.embedding is None])  # re-decoded after a vanished duplicate
+        profiles = [
+            PhotoProfile(
+                path=item.entry.path,
+                folder=item.entry.folder,
+                size=item.entry.size,
+                mtime_ns=item.entry.mtime_ns,
+                content_hash=item.digest,
+                caption=item.description.caption,
+                aspects=item.description.aspects,
+                vector=item.embedding,
+                width=item.image.width,
+                height=item.image.height,
+                caption_vector=item.caption_vector,
             )
-        self.store.add_profiles(profiles)
-        self.store.clear_failures([p.path for p in profiles])
+            for item in batch
+        ]
+        self.store.add_profiles(profiles)  # clears their failures in the same transaction
         report.decoded += len(batch)
         for item in batch:
             if item.entry.path in changed:

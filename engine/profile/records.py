@@ -9,7 +9,11 @@ import numpy as np
 
 @dataclass(frozen=True, eq=False)
 class PhotoProfile:
-    """A photo's spectrum profile: image vector, caption and aspect words, plus what identifies the file."""
+    """A photo's spectrum profile: image vector, caption and aspect words, plus what identifies the file.
+
+    `caption_vector` is the caption in the text encoder's space, computed once at indexing so that queries do not
+    embed the captions of the photos they retrieve (None in profiles from stores older than it).
+    """
 
     path: str
     folder: str
@@ -21,6 +25,7 @@ class PhotoProfile:
     vector: np.ndarray
     width: int
     height: int
+    caption_vector: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         vector = np.array(self.vector, dtype=np.float32)
@@ -28,6 +33,12 @@ class PhotoProfile:
             raise ValueError(f"profile vector of {self.path} must be a non-empty 1-D array, got shape {vector.shape}")
         vector.setflags(write=False)
         object.__setattr__(self, "vector", vector)
+        if self.caption_vector is not None:
+            caption_vector = np.array(self.caption_vector, dtype=np.float32)
+            if caption_vector.shape != vector.shape:
+                raise ValueError(f"caption vector of {self.path} has shape {caption_vector.shape}, not {vector.shape}")
+            caption_vector.setflags(write=False)
+            object.__setattr__(self, "caption_vector", caption_vector)
         object.__setattr__(self, "aspects", tuple(self.aspects))
 
 

@@ -59,6 +59,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # What failed: a photo that would not decode ('decode': skipped until it changes) or an entry the scan had to
     # leave out ('scan': reported once, retried as soon as the scan lists it as a photo).
     ("ALTER TABLE failures ADD COLUMN kind TEXT NOT NULL DEFAULT 'decode'",),
+    # Each caption's text-encoder vector, stored with the image vector (NULL until an index run fills it in).
+    ("ALTER TABLE vectors ADD COLUMN caption_vector BLOB",),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -69,7 +71,8 @@ _SETTINGS = (
     "PRAGMA foreign_keys = ON",
 )
 _SELECT_PROFILES = """
-    SELECT p.id, p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, p.aspects, v.vector, p.width, p.height
+    SELECT p.id, p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, p.aspects, v.vector, p.width, p.height,
+        v.caption_vector
     FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id
 """
 _UPSERT_PHOTO = """
@@ -80,7 +83,9 @@ _UPSERT_PHOTO = """
         content_hash = excluded.content_hash, caption = excluded.caption, aspects = excluded.aspects,
         width = excluded.width, height = excluded.height, indexed_at = excluded.indexed_at
 """
-_UPSERT_VECTOR = "INSERT OR REPLACE INTO vectors(photo_id, vector) VALUES ((SELECT id FROM photos WHERE path = ?), ?)"
+_UPSERT_VECTOR = (
+    "INSERT OR REPLACE INTO vectors(photo_id, vector, caption_vector) VALUES ((SELECT id FROM photos WHERE path = ?), ?, ?)"
+)
 _IN_JSON_LIST = "IN (SELECT value FROM json_each(?))"
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOTADB = 5, 6, 26
 _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
@@ -171,7 +176,7 @@ class ProfileStore:
              p.width, p.height, now)
             for p in profiles
         ]
-        vectors = [(p.path, p.vector.astype("<f4").tobytes()) for p in profiles]
+        vectors = [(p.path, _blob(p.vector), None if p.caption_vector is None else _blob(p.caption_vector)) for p in profiles]
         with self._writing() as db:
             stored = db.execute("SELECT length(vector) / 4 FROM vectors LIMIT 1").fetchone()
             if stored is not None:
@@ -262,6 +267,21 @@ class ProfileStore:
         for row in rows:
             found[row[0]] = found[row[1]] = _profile(row)
         return [found[key] for key in wanted if key in found]
+
+    def captions_without_vectors(self, limit: int) -> list[tuple[int, str]]:
+        """Up to `limit` (photo id, caption) pairs whose caption vector is missing (profiles of older stores)."""
+        with self._reading() as db:
+            return db.execute(
+                "SELECT p.id, p.caption FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id "
+                "WHERE v.caption_vector IS NULL ORDER BY p.id LIMIT ?",
+                (limit,),
+            ).fetchall()
+
+    def set_caption_vectors(self, vectors: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Store caption vectors by photo id, in one transaction (ids forgotten meanwhile are skipped)."""
+        rows = [(_blob(vector), photo_id) for photo_id, vector in vectors]
+        with self._writing() as db:
+            db.executemany("UPDATE vectors SET caption_vector = ? WHERE photo_id = ?", rows)
 
     def data_version(self) -> int:
         """Changes whenever another connection (another process, say `visuallens index`) commits to the store."""
@@ -435,7 +455,7 @@ def _under(folder: str) -> tuple[str, tuple[str, str]]:
 
 def _profile(row: Sequence) -> PhotoProfile:
     """A profile from a row of ``_SELECT_PROFILES``."""
-    _, path, folder, size, mtime_ns, content_hash, caption, aspects, vector, width, height = row
+    _, path, folder, size, mtime_ns, content_hash, caption, aspects, vector, width, height, caption_vector = row
     return PhotoProfile(
         path=path,
         folder=folder,
@@ -447,4 +467,9 @@ def _profile(row: Sequence) -> PhotoProfile:
         vector=np.frombuffer(vector, dtype="<f4"),
         width=width,
         height=height,
+        caption_vector=None if caption_vector is None else np.frombuffer(caption_vector, dtype="<f4"),
     )
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector).astype("<f4").tobytes()

@@ -158,15 +158,21 @@ class Recommender:
         aspects = [tuple(p.aspects) for p in profiles]
         words = sorted({word for group in aspects for word in group})
         dim = self.text_encoder.dim
-        captions = [p.caption for p in profiles]
         return HistoryContext(
             vectors=vectors.astype(np.float32).reshape(len(profiles), dim),
             relevance=relevance,
-            caption_vectors=self.text_encoder.encode_cached(captions),
+            caption_vectors=self._caption_vectors(profiles),
             aspects=aspects,
             aspect_words=words,
             aspect_vectors=self.text_encoder.encode_cached(words),
         )
+
+    def _caption_vectors(self, profiles: list[PhotoProfile]) -> np.ndarray:
+        """The captions' vectors as indexed; embedded here only for profiles of a store older than them."""
+        missing = [p.caption for p in profiles if p.caption_vector is None]
+        encoded = iter(self.text_encoder.encode_cached(missing))
+        rows = [next(encoded) if p.caption_vector is None else p.caption_vector for p in profiles]
+        return np.stack(rows) if rows else np.zeros((0, self.text_encoder.dim), dtype=np.float32)
 
 
 def _evidence(cell_weights: np.ndarray, aspect_weights: np.ndarray, words: list[str]) -> Evidence:

@@ -52,20 +52,88 @@ def test_lanes_split_a_batch_and_keep_its_order(lite_bundle, photo_dir):
 def test_indexer_lanes_store_each_photo_with_its_own_vector(lite_bundle, photo_dir, tmp_path):
     from engine.imaging.preprocess import load_tensor
     from engine.models.bundle import load_bundle
-    from engine.models.encoders import ImageEncoder
+    from engine.models.encoders import ImageEncoder, TextEncoder
     from engine.profile.describers import load_describer
     from engine.profile.indexer import Indexer
     from engine.profile.store import ProfileStore
 
     bundle = load_bundle(lite_bundle)
-    encoder = ImageEncoder(bundle, provider="cpu")
+    encoder, text_encoder = ImageEncoder(bundle, provider="cpu"), TextEncoder(bundle, provider="cpu")
     with ProfileStore.open(tmp_path / "store.db", bytes(32)) as store:
-        report = Indexer(store, encoder, load_describer(bundle), batch_size=1, lanes=2).run([photo_dir])
+        report = Indexer(store, encoder, load_describer(bundle), text_encoder, batch_size=1, lanes=2).run([photo_dir])
         assert report.added == 4 and report.decoded == 4
-        stored = {p.path: p.vector for p in store.profiles(store.fingerprints())}
-    for path, vector in stored.items():
-        expected = encoder.encode_lane(load_tensor(path, encoder.spec)[None]).embeddings[0]
-        np.testing.assert_allclose(vector, expected, atol=1e-5)
+        stored = store.profiles(store.fingerprints())
+    assert len({p.caption for p in stored}) == 4
+    for profile in stored:
+        expected = encoder.encode_lane(load_tensor(profile.path, encoder.spec)[None]).embeddings[0]
+        np.testing.assert_allclose(profile.vector, expected, atol=1e-5)
+        np.testing.assert_allclose(profile.caption_vector, text_encoder.encode_lane([profile.caption])[0], atol=1e-5)
+
+
+def test_an_index_run_fills_in_caption_vectors_a_store_lacks(lite_bundle, photo_dir, tmp_path):
+    import sqlcipher3
+
+    from engine.models.bundle import load_bundle
+    from engine.models.encoders import ImageEncoder, TextEncoder
+    from engine.profile.describers import load_describer
+    from engine.profile.indexer import Indexer
+    from engine.profile.store import CIPHER_PAGE_SIZE, ProfileStore
+
+    bundle, path = load_bundle(lite_bundle), tmp_path / "store.db"
+    text_encoder = TextEncoder(bundle, provider="cpu")
+    indexer = lambda store: Indexer(store, ImageEncoder(bundle, provider="cpu"), load_describer(bundle), text_encoder)
+    with ProfileStore.open(path, bytes(32)) as store:
+        indexer(store).run([photo_dir])
+        before = {p.path: p.caption_vector for p in store.profiles(store.fingerprints())}
+    older = sqlcipher3.connect(str(path), isolation_level=None)  # as a store from before caption vectors holds it
+    older.execute(f"PRAGMA key = \"x'{bytes(32).hex()}'\"")
+    older.execute(f"PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE}")
+    older.execute("UPDATE vectors SET caption_vector = NULL")
+    older.close()
+
+    with ProfileStore.open(path, bytes(32)) as store:
+        report = indexer(store).run([photo_dir])
+        assert (report.decoded, report.unchanged, report.captions_filled) == (0, 4, 4)
+        assert indexer(store).run([photo_dir]).captions_filled == 0
+        after = {p.path: p.caption_vector for p in store.profiles(store.fingerprints())}
+    for photo, vector in before.items():
+        np.testing.assert_allclose(after[photo], vector, atol=1e-5)
+
+
+def test_recommend_embeds_only_the_captions_a_profile_lacks():
+    from engine.profile.records import PhotoProfile
+    from engine.recommend.recommender import Recommender
+
+    class CountingEncoder:
+        dim = 2
+        seen: list[str] = []
+
+        def encode_cached(self, texts):
+            self.seen.extend(texts)
+            return np.tile(np.array([0.0, 1.0], np.float32), (len(texts), 1))
+
+    profile = lambda name, vector: PhotoProfile(path=f"/p/{name}.jpg", folder="/p", size=1, mtime_ns=1,
+                                                content_hash=name, caption=name, aspects=(), vector=np.ones(2),
+                                                width=1, height=1, caption_vector=vector)
+    encoder = CountingEncoder()
+    rows = Recommender(None, encoder)._caption_vectors([profile("a", np.array([1.0, 0.0])), profile("b", None)])
+    np.testing.assert_array_equal(rows, [[1.0, 0.0], [0.0, 1.0]])
+    assert encoder.seen == ["b"]
+
+
+def test_text_encoder_lanes_keep_order_and_match_one_run(lite_bundle):
+    from engine.models.bundle import load_bundle
+    from engine.models.encoders import TextEncoder
+
+    encoder = TextEncoder(load_bundle(lite_bundle), provider="cpu", threads=2)
+    texts = [f"a photo of {n} {word}" for n, word in enumerate(("cats", "a long winding mountain road at dusk", "ramen"))]
+    texts = texts * 7 + ["a dome"]  # several batches of mixed lengths
+    encoder.batch_size = 4
+    lanes = encoder.encode(texts)
+    assert encoder.lanes == 2 and lanes.shape == (len(texts), encoder.dim)
+    for text, row in zip(texts, lanes):
+        np.testing.assert_allclose(row, encoder.encode_lane([text])[0], atol=1e-5)
+    np.testing.assert_allclose(encoder.encode_cached(texts, on_this_thread=True), lanes, atol=1e-5)
 
 
 def test_load_matrix_normalises_in_place_and_keeps_zero_rows(tmp_path):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import sqlcipher3
 from engine.profile.records import Fingerprint, PhotoProfile
 from engine.profile.store import (
     CIPHER_PAGE_SIZE,
+    MIGRATIONS,
     SCHEMA_VERSION,
     ProfileStore,
     StoreBusyError,
@@ -233,6 +235,40 @@ def test_schema_version_is_recorded_and_newer_stores_are_refused(db_path, key):
 
     with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}; this VisualLens reads up to"):
         ProfileStore.open(db_path, key)
+
+
+def test_caption_vectors_round_trip_and_missing_ones_can_be_filled(store):
+    with_vector = replace(make_profile("/photos/a.jpg", seed=1), caption_vector=np.arange(DIM, dtype=np.float32))
+    store.add_profiles([with_vector, make_profile("/photos/b.jpg", seed=2, caption="a dome")])
+    got = {p.path: p for p in store.profiles(["/photos/a.jpg", "/photos/b.jpg"])}
+    np.testing.assert_array_equal(got["/photos/a.jpg"].caption_vector, with_vector.caption_vector)
+    assert got["/photos/b.jpg"].caption_vector is None
+
+    (missing,) = store.captions_without_vectors(limit=10)
+    assert missing[1] == "a dome"
+    store.set_caption_vectors([(missing[0], np.ones(DIM)), (10**9, np.ones(DIM))])  # a forgotten id is skipped
+    assert store.captions_without_vectors(limit=10) == []
+    np.testing.assert_array_equal(store.profiles(["/photos/b.jpg"])[0].caption_vector, np.ones(DIM))
+    with pytest.raises(ValueError, match="caption vector"):
+        replace(with_vector, caption_vector=np.ones(DIM + 1))
+
+
+def test_a_store_of_the_previous_schema_is_migrated_without_losing_profiles(db_path, key):
+    db_path.parent.mkdir(parents=True)
+    old = raw_connection(db_path, key)
+    for statement in (s for migration in MIGRATIONS[:-1] for s in migration):
+        old.execute(statement)
+    old.execute("INSERT INTO photos(path, folder, size, mtime_ns, content_hash, caption, aspects, width, height, "
+                "indexed_at) VALUES ('/photos/a.jpg', '/photos', 1, 1, 'h', 'a dome', '[\"dome\"]', 4, 3, 0)")
+    old.execute("INSERT INTO vectors(photo_id, vector) VALUES (1, ?)", (np.ones(DIM, dtype="<f4").tobytes(),))
+    old.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    old.close()
+
+    with ProfileStore.open(db_path, key) as store:
+        (profile,) = store.profiles(["/photos/a.jpg"])
+        assert (profile.caption, profile.aspects, profile.caption_vector) == ("a dome", ("dome",), None)
+        assert store.captions_without_vectors(limit=10) == [(1, "a dome")]
+    assert raw_connection(db_path, key).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
 def test_a_long_write_elsewhere_makes_writes_busy_not_corrupt(db_path, key):
