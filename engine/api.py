@@ -137,7 +137,7 @@ class VisualLens:
         self.store.set_meta(BUNDLE_META, self.bundle.identity)
         for folder in resolved:
             self.store.add_folder(str(folder))
-        describer = load_describer(self.bundle, self.settings.provider, self.settings.threads)
+        describer = load_describer(self.bundle, self.settings.provider, threads=1)  # one per indexer lane
         indexer = Indexer(self.store, self.image_encoder, describer, self.text_encoder)
         report = indexer.run(resolved, progress=progress, should_stop=should_stop)
         self._matrix = None
@@ -170,7 +170,7 @@ class VisualLens:
         _, paths, matrix = self._library()
         base = self.recommender
         recommender = base if embedder is None else Recommender(embedder, self.text_encoder, base.ranker, base.scorer)
-        return recommender.recommend(category, items, items, matrix, paths, self.store.profiles, query=query, w=w)
+        return recommender.recommend(category, items, items, matrix, paths, self.store, query=query, w=w)
 
     # -- privacy --------------------------------------------------------------------------------------
     def forget(self, path: str | Path) -> int:

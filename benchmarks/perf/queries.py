@@ -1,7 +1,7 @@
 """Query latency at library scale: recommend and search over 1k, 10k and 100k photos, on the real code path.
 
 The library is synthetic (random image and caption vectors; captions and aspect words from the bundle's own
-describer on random label probabilities, so they look and repeat like real ones), written into a real encrypted store with
+describer on random label probabilities, so they look and repeat like real ones; the words' real vectors), written into a real encrypted store with
 `ProfileStore.add_profiles`. Queries are the real `VisualLens.recommend` (a catalog file per question, emoji
 items of the sample catalog) and `VisualLens.search`, in freshly unlocked profiles at each library size.
 """
@@ -96,6 +96,8 @@ def populate(profile: Path, bundle: Path, upto: int, start: int, seed: int = 0) 
             vectors = rng.standard_normal((n, dim)).astype(np.float32)
             caption_vectors = rng.standard_normal((n, dim)).astype(np.float32)
             caption_vectors /= np.linalg.norm(caption_vectors, axis=1, keepdims=True)
+            described = describe(rng, n)
+            words = lens.store.words_without_vectors(word for _, aspects in described for word in aspects)
             lens.store.add_profiles([
                 PhotoProfile(
                     path=f"/benchmark/library/{i // 1000:03d}/IMG_{i:06d}.jpg", folder="/benchmark/library",
@@ -103,8 +105,8 @@ def populate(profile: Path, bundle: Path, upto: int, start: int, seed: int = 0) 
                     caption=caption, aspects=aspects, vector=vectors[i - first], width=4032, height=3024,
                     caption_vector=caption_vectors[i - first],
                 )
-                for i, (caption, aspects) in zip(range(first, first + n), describe(rng, n))
-            ])
+                for i, (caption, aspects) in zip(range(first, first + n), described)
+            ], list(zip(words, lens.text_encoder.encode(words))))
 
 
 def measure_size(profile: Path, catalogs: dict[str, Path], photos: int, per_size: int) -> SizeResult:

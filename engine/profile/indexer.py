@@ -3,8 +3,9 @@
 One lane per core: each lane hashes and decodes a batch (JPEG draft decoding, Pillow's reducing resize; Pillow
 and ONNX Runtime release the GIL), runs it through the shared image encoder session, describes it and embeds the
 captions with the shared text encoder session, each with one intra-op thread, so every core stays busy with no
-thread pool spinning or oversubscribed. Two batches per lane are in flight; the main thread commits them in order. Every batch is committed on its own: a killed run loses at
-most the batches in flight and the next run resumes where it stopped.
+thread pool spinning or oversubscribed. Two batches per lane are in flight; the main thread commits them in
+order. Every batch is committed on its own: a killed run loses at most the batches in flight and the next run
+resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from engine.library.scan import FileEntry, ScanProblem, ScanResult, scan_folders
 from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.profile.description import Describer, Description
 from engine.profile.records import PhotoProfile
-from engine.profile.store import DECODE_FAILURE, SCAN_PROBLEM, ProfileStore
+from engine.profile.store import DECODE_FAILURE, SCAN_PROBLEM, TEXT_VECTORS_MISSING, ProfileStore
 
 VANISHED = "file vanished before it could be read"
 
@@ -127,7 +128,7 @@ class Indexer:
         else:  # deletions last, so a renamed photo is found by its content hash first
             report.removed = self.store.remove(plan.deleted)
             self._forget_stale_failures(roots, scan, problems)
-            report.captions_filled = self._fill_caption_vectors(should_stop)
+            report.captions_filled = self._fill_text_vectors(should_stop)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -167,13 +168,21 @@ class Indexer:
         for i, item in enumerate(items):
             item.embedding, item.description, item.caption_vector = out.embeddings[i], descriptions[i], captions[i]
 
-    def _fill_caption_vectors(self, should_stop: Callable[[], bool], chunk: int = 256) -> int:
-        """Give profiles from a store older than caption vectors theirs (once; nothing to do afterwards)."""
+    def _fill_text_vectors(self, should_stop: Callable[[], bool], chunk: int = 256) -> int:
+        """Give profiles from a store older than caption and aspect-word vectors theirs (once, when the store's
+        migration asked for it); returns how many captions were embedded."""
+        if self.store.get_meta(TEXT_VECTORS_MISSING) is None:
+            return 0
         filled = 0
         while not should_stop() and (rows := self.store.captions_without_vectors(chunk)):
             vectors = self.text_encoder.encode([caption for _, caption in rows])
             self.store.set_caption_vectors([(photo_id, vector) for (photo_id, _), vector in zip(rows, vectors)])
             filled += len(rows)
+        if should_stop():
+            return filled
+        words = self.store.words_without_vectors()
+        self.store.set_word_vectors(list(zip(words, self.text_encoder.encode(words))))
+        self.store.delete_meta(TEXT_VECTORS_MISSING)
         return filled
 
     def _decode(self, entry: FileEntry) -> _Decoded:
@@ -243,7 +252,9 @@ class Indexer:
             )
             for item in batch
         ]
-        self.store.add_profiles(profiles)  # clears their failures in the same transaction
+        new_words = self.store.words_without_vectors(word for p in profiles for word in p.aspects)
+        word_vectors = list(zip(new_words, self.text_encoder.encode_cached(new_words, on_this_thread=True)))
+        self.store.add_profiles(profiles, word_vectors)  # clears their failures in the same transaction
         report.decoded += len(batch)
         for item in batch:
             if item.entry.path in changed:

@@ -59,8 +59,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # What failed: a photo that would not decode ('decode': skipped until it changes) or an entry the scan had to
     # leave out ('scan': reported once, retried as soon as the scan lists it as a photo).
     ("ALTER TABLE failures ADD COLUMN kind TEXT NOT NULL DEFAULT 'decode'",),
-    # Each caption's text-encoder vector, stored with the image vector (NULL until an index run fills it in).
-    ("ALTER TABLE vectors ADD COLUMN caption_vector BLOB",),
+    # Text-encoder vectors computed at indexing so queries need not: each caption's, next to the image vector, and
+    # each aspect word's that some photo has (dropped with its last photo). Profiles already stored get theirs from
+    # the next index run, which the meta flag asks for.
+    (
+        "ALTER TABLE vectors ADD COLUMN caption_vector BLOB",
+        "CREATE TABLE word_vectors(word TEXT PRIMARY KEY, vector BLOB NOT NULL)",
+        "INSERT INTO meta(key, value) SELECT 'text_vectors_missing', '1' WHERE EXISTS (SELECT 1 FROM photos)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -86,10 +92,12 @@ _UPSERT_PHOTO = """
 _UPSERT_VECTOR = (
     "INSERT OR REPLACE INTO vectors(photo_id, vector, caption_vector) VALUES ((SELECT id FROM photos WHERE path = ?), ?, ?)"
 )
+_UPSERT_WORD = "INSERT OR REPLACE INTO word_vectors(word, vector) VALUES (?, ?)"
 _IN_JSON_LIST = "IN (SELECT value FROM json_each(?))"
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOTADB = 5, 6, 26
 _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
 DECODE_FAILURE, SCAN_PROBLEM = "decode", "scan"
+TEXT_VECTORS_MISSING = "text_vectors_missing"  # meta key: profiles from before caption and word vectors are stored
 
 
 class StoreError(Exception):
@@ -165,8 +173,11 @@ class ProfileStore:
             rows = db.execute(f"SELECT path, size, mtime_ns, content_hash FROM photos WHERE {where}", parameters)
             return {path: Fingerprint(size, mtime_ns, content_hash) for path, size, mtime_ns, content_hash in rows}
 
-    def add_profiles(self, profiles: Sequence[PhotoProfile]) -> None:
-        """Insert or replace (by path) profiles in one transaction; their failures are cleared."""
+    def add_profiles(
+        self, profiles: Sequence[PhotoProfile], word_vectors: Sequence[tuple[str, np.ndarray]] = ()
+    ) -> None:
+        """Insert or replace (by path) profiles, with vectors of their aspect words that are new to the store, in one
+        transaction; their failures are cleared."""
         if not profiles:
             return
         dims = {profile.vector.size for profile in profiles}
@@ -185,6 +196,7 @@ class ProfileStore:
                 raise StoreError(f"store {self.path}: profile vectors of different sizes {sorted(dims)}")
             db.executemany(_UPSERT_PHOTO, photos)
             db.executemany(_UPSERT_VECTOR, vectors)
+            db.executemany(_UPSERT_WORD, [(word, _blob(vector)) for word, vector in word_vectors])
             db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (json.dumps([p.path for p in profiles]),))
 
     def find_by_hash(self, content_hash: str) -> PhotoProfile | None:
@@ -218,14 +230,20 @@ class ProfileStore:
         paths_json = json.dumps(list(paths))
         with self._writing() as db:
             db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (paths_json,))
-            return db.execute(f"DELETE FROM photos WHERE path {_IN_JSON_LIST}", (paths_json,)).rowcount
+            words = _aspect_words(db, f"path {_IN_JSON_LIST}", (paths_json,))
+            removed = db.execute(f"DELETE FROM photos WHERE path {_IN_JSON_LIST}", (paths_json,)).rowcount
+            _forget_unused_words(db, words)
+            return removed
 
     def remove_folder(self, folder: str) -> int:
         """Forget every photo and failure under ``folder``; returns how many profiles were removed."""
         where, parameters = _under(folder)
         with self._writing() as db:
             db.execute(f"DELETE FROM failures WHERE {where}", parameters)
-            return db.execute(f"DELETE FROM photos WHERE {where}", parameters).rowcount
+            words = _aspect_words(db, where, parameters)
+            removed = db.execute(f"DELETE FROM photos WHERE {where}", parameters).rowcount
+            _forget_unused_words(db, words)
+            return removed
 
     def load_matrix(self) -> tuple[np.ndarray, list[str], np.ndarray]:
         """Ids (int64 [n]), paths and L2-normalised vectors (float32 [n, d]) of all photos, in id order.
@@ -282,6 +300,33 @@ class ProfileStore:
         rows = [(_blob(vector), photo_id) for photo_id, vector in vectors]
         with self._writing() as db:
             db.executemany("UPDATE vectors SET caption_vector = ? WHERE photo_id = ?", rows)
+
+    def word_vectors(self, words: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of these aspect words (words without one are left out)."""
+        with self._reading() as db:
+            query = f"SELECT word, vector FROM word_vectors WHERE word {_IN_JSON_LIST}"
+            rows = db.execute(query, (json.dumps(list(words)),))
+            return {word: np.frombuffer(vector, dtype="<f4") for word, vector in rows}
+
+    def words_without_vectors(self, words: Iterable[str] | None = None) -> list[str]:
+        """Those of `words` (default: every photo's aspect words) that have no stored vector, in order."""
+        with self._reading() as db:
+            if words is None:
+                rows = db.execute(
+                    "SELECT DISTINCT j.value FROM photos AS p, json_each(p.aspects) AS j "
+                    "WHERE j.value NOT IN (SELECT word FROM word_vectors) ORDER BY j.value"
+                )
+            else:
+                rows = db.execute(
+                    "SELECT value FROM json_each(?) WHERE value NOT IN (SELECT word FROM word_vectors) ORDER BY key",
+                    (json.dumps(list(dict.fromkeys(words))),),
+                )
+            return [word for (word,) in rows]
+
+    def set_word_vectors(self, vectors: Sequence[tuple[str, np.ndarray]]) -> None:
+        """Store aspect-word vectors (of words the photos have)."""
+        with self._writing() as db:
+            db.executemany(_UPSERT_WORD, [(word, _blob(vector)) for word, vector in vectors])
 
     def data_version(self) -> int:
         """Changes whenever another connection (another process, say `visuallens index`) commits to the store."""
@@ -364,6 +409,10 @@ class ProfileStore:
         with self._writing() as db:
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    def delete_meta(self, key: str) -> None:
+        with self._writing() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     def integrity_ok(self) -> bool:
         """Every page authenticates (SQLCipher HMACs) and the b-trees are consistent."""
         with self._reading() as db:
@@ -373,7 +422,7 @@ class ProfileStore:
     def wipe_all(self) -> None:
         """Delete every row of every table (the schema stays)."""
         with self._writing() as db:
-            for table in ("vectors", "photos", "failures", "folders", "exclusions", "meta"):
+            for table in ("vectors", "photos", "failures", "folders", "exclusions", "meta", "word_vectors"):
                 db.execute(f"DELETE FROM {table}")
 
     @staticmethod
@@ -469,6 +518,25 @@ def _profile(row: Sequence) -> PhotoProfile:
         height=height,
         caption_vector=None if caption_vector is None else np.frombuffer(caption_vector, dtype="<f4"),
     )
+
+
+def _aspect_words(db: sqlcipher3.Connection, where: str, parameters: Sequence) -> list[str]:
+    """The aspect words of the photos matching `where`."""
+    rows = db.execute(
+        f"SELECT DISTINCT j.value FROM (SELECT aspects FROM photos WHERE {where}) AS p, json_each(p.aspects) AS j",
+        parameters,
+    )
+    return [word for (word,) in rows]
+
+
+def _forget_unused_words(db: sqlcipher3.Connection, words: list[str]) -> None:
+    """Drop the vectors of those `words` that no photo has any more (after deleting photos that had them)."""
+    if words:
+        db.execute(
+            f"DELETE FROM word_vectors WHERE word {_IN_JSON_LIST} AND NOT EXISTS "
+            "(SELECT 1 FROM photos AS p, json_each(p.aspects) AS j WHERE j.value = word_vectors.word)",
+            (json.dumps(words),),
+        )
 
 
 def _blob(vector: np.ndarray) -> bytes:

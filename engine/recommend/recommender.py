@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -75,6 +76,14 @@ class Recommendation:
         return highlight_cells(grid, highlight.evidence.cells, layout) if highlight else grid
 
 
+class ProfileSource(Protocol):
+    """What a recommendation reads from the profile store (`ProfileStore` is one)."""
+
+    def profiles(self, keys: Iterable[int | str]) -> list[PhotoProfile]: ...
+
+    def word_vectors(self, words: Iterable[str]) -> dict[str, np.ndarray]: ...
+
+
 class Recommender:
     """Recommends over the in-memory library matrix with the bundle's trained ranker, else the zero-shot scorer."""
 
@@ -97,11 +106,11 @@ class Recommender:
         category_items: Sequence[CatalogItem],
         matrix: np.ndarray,
         paths: Sequence[str],
-        profiles_for: Callable[[Sequence[str]], list[PhotoProfile]],
+        store: ProfileSource,
         query: str | None = None,
         w: int = 64,
     ) -> Recommendation:
-        """Rank `candidates`; `category_items` define v_c; `profiles_for(paths)` fetches the retrieved profiles."""
+        """Rank `candidates`; `category_items` define v_c; `store` holds the profiles of the library's `paths`."""
         grid_side(w)  # validates w early
         if not candidates:
             raise ValueError(f"no candidates in category {category!r}")
@@ -116,8 +125,8 @@ class Recommender:
         tick = time.perf_counter()
         rows, relevance = top_w(matrix, v_c, w)
         grid_paths = [paths[r] for r in rows]
-        profiles = {p.path: p for p in profiles_for(grid_paths)}
-        ctx = self._context([profiles[p] for p in grid_paths], matrix[rows], relevance)
+        profiles = {p.path: p for p in store.profiles(grid_paths)}
+        ctx = self._context([profiles[p] for p in grid_paths], matrix[rows], relevance, store)
         timings["retrieve"] = _ms(tick)
 
         tick = time.perf_counter()
@@ -154,24 +163,28 @@ class Recommender:
             timings_ms=timings,
         )
 
-    def _context(self, profiles: list[PhotoProfile], vectors: np.ndarray, relevance: np.ndarray) -> HistoryContext:
+    def _context(
+        self, profiles: list[PhotoProfile], vectors: np.ndarray, relevance: np.ndarray, store: ProfileSource
+    ) -> HistoryContext:
         aspects = [tuple(p.aspects) for p in profiles]
         words = sorted({word for group in aspects for word in group})
+        stored_words = store.word_vectors(words)
         dim = self.text_encoder.dim
         return HistoryContext(
             vectors=vectors.astype(np.float32).reshape(len(profiles), dim),
             relevance=relevance,
-            caption_vectors=self._caption_vectors(profiles),
+            caption_vectors=self._text_vectors([p.caption for p in profiles], [p.caption_vector for p in profiles]),
             aspects=aspects,
             aspect_words=words,
-            aspect_vectors=self.text_encoder.encode_cached(words),
+            aspect_vectors=self._text_vectors(words, [stored_words.get(word) for word in words]),
         )
 
-    def _caption_vectors(self, profiles: list[PhotoProfile]) -> np.ndarray:
-        """The captions' vectors as indexed; embedded here only for profiles of a store older than them."""
-        missing = [p.caption for p in profiles if p.caption_vector is None]
+    def _text_vectors(self, texts: list[str], stored: list[np.ndarray | None]) -> np.ndarray:
+        """The vectors indexing stored for these texts; embedded here only where none is stored (a store older
+        than them, or a word outside the describer's vocabulary)."""
+        missing = [text for text, vector in zip(texts, stored) if vector is None]
         encoded = iter(self.text_encoder.encode_cached(missing))
-        rows = [next(encoded) if p.caption_vector is None else p.caption_vector for p in profiles]
+        rows = [next(encoded) if vector is None else vector for vector in stored]
         return np.stack(rows) if rows else np.zeros((0, self.text_encoder.dim), dtype=np.float32)
 
 

@@ -70,7 +70,7 @@ def test_indexer_lanes_store_each_photo_with_its_own_vector(lite_bundle, photo_d
         np.testing.assert_allclose(profile.caption_vector, text_encoder.encode_lane([profile.caption])[0], atol=1e-5)
 
 
-def test_an_index_run_fills_in_caption_vectors_a_store_lacks(lite_bundle, photo_dir, tmp_path):
+def test_an_index_run_fills_in_text_vectors_a_store_lacks(lite_bundle, photo_dir, tmp_path):
     import sqlcipher3
 
     from engine.models.bundle import load_bundle
@@ -89,36 +89,18 @@ def test_an_index_run_fills_in_caption_vectors_a_store_lacks(lite_bundle, photo_
     older.execute(f"PRAGMA key = \"x'{bytes(32).hex()}'\"")
     older.execute(f"PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE}")
     older.execute("UPDATE vectors SET caption_vector = NULL")
+    older.execute("DELETE FROM word_vectors")
+    older.execute("INSERT INTO meta(key, value) VALUES ('text_vectors_missing', '1')")  # as the migration sets
     older.close()
 
     with ProfileStore.open(path, bytes(32)) as store:
         report = indexer(store).run([photo_dir])
         assert (report.decoded, report.unchanged, report.captions_filled) == (0, 4, 4)
+        assert store.words_without_vectors() == []
         assert indexer(store).run([photo_dir]).captions_filled == 0
         after = {p.path: p.caption_vector for p in store.profiles(store.fingerprints())}
     for photo, vector in before.items():
         np.testing.assert_allclose(after[photo], vector, atol=1e-5)
-
-
-def test_recommend_embeds_only_the_captions_a_profile_lacks():
-    from engine.profile.records import PhotoProfile
-    from engine.recommend.recommender import Recommender
-
-    class CountingEncoder:
-        dim = 2
-        seen: list[str] = []
-
-        def encode_cached(self, texts):
-            self.seen.extend(texts)
-            return np.tile(np.array([0.0, 1.0], np.float32), (len(texts), 1))
-
-    profile = lambda name, vector: PhotoProfile(path=f"/p/{name}.jpg", folder="/p", size=1, mtime_ns=1,
-                                                content_hash=name, caption=name, aspects=(), vector=np.ones(2),
-                                                width=1, height=1, caption_vector=vector)
-    encoder = CountingEncoder()
-    rows = Recommender(None, encoder)._caption_vectors([profile("a", np.array([1.0, 0.0])), profile("b", None)])
-    np.testing.assert_array_equal(rows, [[1.0, 0.0], [0.0, 1.0]])
-    assert encoder.seen == ["b"]
 
 
 def test_text_encoder_lanes_keep_order_and_match_one_run(lite_bundle):

@@ -85,3 +85,16 @@ def test_grid_is_rendered_in_memory_with_the_retrieved_photos(home, tmp_path, ca
         grid = rec.render_grid(highlight=rec.ranked[0])
         assert grid.size[0] == grid.size[1] > 8 * 112
         assert not any(tmp_path.rglob("*grid*")), "the grid must not be written anywhere unless asked"
+
+
+def test_a_question_embeds_only_its_candidates_not_the_photos_captions_or_aspect_words(home, tmp_path, catalog):
+    initialise(Home.default(), passphrase="correct horse battery staple", use_keyring=False)
+    with unlock(Home.default()) as lens:
+        lens.index([_library(tmp_path / "photos", "chelsea", seed=4)])
+        assert lens.store.words_without_vectors() == []  # indexing stored every aspect word's vector
+        encoded: list[str] = []
+        encode = lens.text_encoder.encode
+        lens.text_encoder.encode = lambda texts: encoded.extend(texts) or encode(texts)
+        rec = lens.recommend("outing", catalog, w=16)
+    assert rec.profile_aspects and rec.ranked[0].evidence.aspect_words
+    assert sorted(encoded) == ["cat cafe", "espresso bar", "space museum"]

@@ -253,6 +253,22 @@ def test_caption_vectors_round_trip_and_missing_ones_can_be_filled(store):
         replace(with_vector, caption_vector=np.ones(DIM + 1))
 
 
+def test_word_vectors_are_kept_while_a_photo_has_the_word(store):
+    ramen, dome = make_profile("/photos/a.jpg", seed=1), replace(make_profile("/trip/b.jpg", seed=2), aspects=("dome",))
+    store.add_profiles([ramen, dome], [("ramen", np.ones(DIM)), ("noodles", np.zeros(DIM))])
+    assert store.words_without_vectors() == ["dome"]  # in use, no vector yet (a store from before them)
+    assert store.words_without_vectors(["dome", "arch", "ramen", "dome"]) == ["dome", "arch"]
+    store.set_word_vectors([("dome", np.full(DIM, 2.0))])
+    got = store.word_vectors(["dome", "ramen", "arch"])
+    assert sorted(got) == ["dome", "ramen"]
+    np.testing.assert_array_equal(got["dome"], np.full(DIM, 2.0))
+
+    store.remove([ramen.path])  # forgetting a photo forgets the words only it had
+    assert sorted(store.word_vectors(["ramen", "noodles", "dome"])) == ["dome"]
+    store.remove_folder("/trip")
+    assert store.word_vectors(["dome"]) == {}
+
+
 def test_a_store_of_the_previous_schema_is_migrated_without_losing_profiles(db_path, key):
     db_path.parent.mkdir(parents=True)
     old = raw_connection(db_path, key)
@@ -268,6 +284,8 @@ def test_a_store_of_the_previous_schema_is_migrated_without_losing_profiles(db_p
         (profile,) = store.profiles(["/photos/a.jpg"])
         assert (profile.caption, profile.aspects, profile.caption_vector) == ("a dome", ("dome",), None)
         assert store.captions_without_vectors(limit=10) == [(1, "a dome")]
+        assert store.words_without_vectors() == ["dome"]
+        assert store.get_meta("text_vectors_missing") == "1"  # the next index run fills them in
     assert raw_connection(db_path, key).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
 
 
