@@ -48,7 +48,11 @@ def run_ours(bundle: Path, folder: Path, work: Path) -> dict:
             seconds = time.perf_counter() - start
         if report.failed:
             raise RuntimeError(f"{len(report.failed)} photos failed to index, e.g. {report.failed[0]}")
-        return _result(report.added, seconds, _cpu_seconds() - cpu_start, rss.peak_mb, lens.image_encoder.provider)
+        result = _result(report.added, seconds, _cpu_seconds() - cpu_start, rss.peak_mb, lens.image_encoder.provider)
+        # Each distinct caption was embedded once (the memo holds more than this folder's captions).
+        captions = {p.caption for p in lens.store.profiles(lens.store.fingerprints())}
+        tokens = [len(e.ids) for e in lens.text_encoder.tokenizer.encode_batch(sorted(captions))]  # padded as run
+        return {**result, "captions_embedded": len(captions), "caption_tokens": float(np.mean(tokens))}
 
 
 def run_naive(bundle: Path, folder: Path, work: Path, stride: int = 1) -> dict:

@@ -115,9 +115,16 @@ def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, stride: int) -> 
             runs[f"{mode} {part}"] = measure_indexing(
                 mode, bundle, folder.root / part, work / f"{mode}-{part}", stride if mode == "naive" else 1
             )
+    ours = [run for key, run in runs.items() if key.startswith("ours ")]
+    captions_per_photo = sum(r["captions_embedded"] for r in ours) / sum(r["images"] for r in ours)
+    tokens = round(max(r["caption_tokens"] for r in ours))
+    caption = dense_compute(loaded.file(loaded.section("text_encoder")["file"]), dims={"sequence": tokens})
     return {
         "bundle": str(bundle), "model": model, "folder": dataclasses.asdict(folder),
-        "gflops_per_image": compute.flops / 1e9, "macs_by_op": compute.macs_by_op,
+        "image_gflops": compute.flops / 1e9, "caption_gflops": caption.flops / 1e9, "caption_tokens": tokens,
+        "captions_per_photo": captions_per_photo,
+        "gflops_per_image": compute.flops / 1e9 + captions_per_photo * caption.flops / 1e9,  # the work done per photo
+        "macs_by_op": compute.macs_by_op,
         "matmul": dataclasses.asdict(rate), "breakdown": breakdown, "runs": runs, "naive_stride": stride,
         "ours": combined(runs, "ours"), "naive": combined(runs, "naive"),
     }

@@ -94,7 +94,9 @@ def _indexing_rows(name: str, entry: dict) -> list[Row]:
             _yes(_speedup(ours, naive) >= TARGET_SPEEDUP) if judged else "",
         ))
     rows.append(Row(
-        area, f"compute ceiling: {entry['gflops_per_image']:.2f} GFLOP/photo (dense ops)",
+        area, (f"compute ceiling: {entry['gflops_per_image']:.2f} GFLOP/photo (dense ops: image "
+               f"{entry['image_gflops']:.2f}, captions {entry['captions_per_photo']:.2f} x "
+               f"{entry['caption_gflops']:.2f} at {entry['caption_tokens']} tokens)"),
         f"{entry['ours']['images_per_s'] * entry['gflops_per_image']:.1f} GFLOP/s",
         f"matmul {f['matmul_wall_gflops']:.0f} GFLOP/s = {f['ceiling_images_per_s']:.1f} photos/s",
         f"{f['fraction_wall']:.0%} (CPU time {f['fraction_cpu']:.0%})",
