@@ -59,11 +59,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # What failed: a photo that would not decode ('decode': skipped until it changes) or an entry the scan had to
     # leave out ('scan': reported once, retried as soon as the scan lists it as a photo).
     ("ALTER TABLE failures ADD COLUMN kind TEXT NOT NULL DEFAULT 'decode'",),
-    # Text-encoder vectors computed at indexing so queries need not: each caption's, next to the image vector, and
-    # each aspect word's that some photo has (dropped with its last photo). Profiles already stored get theirs from
-    # the next index run, which the meta flag asks for.
+    # Text-encoder vectors computed at indexing so queries need not: each caption's (a table of its own, so loading
+    # the image-vector matrix reads no more pages) and each aspect word's that some photo has (dropped with its
+    # last photo). Profiles already stored get theirs from the next index run, which the meta flag asks for.
     (
-        "ALTER TABLE vectors ADD COLUMN caption_vector BLOB",
+        """CREATE TABLE caption_vectors(
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL)""",
         "CREATE TABLE word_vectors(word TEXT PRIMARY KEY, vector BLOB NOT NULL)",
         "INSERT INTO meta(key, value) SELECT 'text_vectors_missing', '1' WHERE EXISTS (SELECT 1 FROM photos)",
     ),
@@ -78,8 +80,8 @@ _SETTINGS = (
 )
 _SELECT_PROFILES = """
     SELECT p.id, p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, p.aspects, v.vector, p.width, p.height,
-        v.caption_vector
-    FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id
+        c.vector
+    FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id LEFT JOIN caption_vectors AS c ON c.photo_id = p.id
 """
 _UPSERT_PHOTO = """
     INSERT INTO photos(path, folder, size, mtime_ns, content_hash, caption, aspects, width, height, indexed_at)
@@ -89,8 +91,9 @@ _UPSERT_PHOTO = """
         content_hash = excluded.content_hash, caption = excluded.caption, aspects = excluded.aspects,
         width = excluded.width, height = excluded.height, indexed_at = excluded.indexed_at
 """
-_UPSERT_VECTOR = (
-    "INSERT OR REPLACE INTO vectors(photo_id, vector, caption_vector) VALUES ((SELECT id FROM photos WHERE path = ?), ?, ?)"
+_UPSERT_VECTOR = "INSERT OR REPLACE INTO vectors(photo_id, vector) VALUES ((SELECT id FROM photos WHERE path = ?), ?)"
+_UPSERT_CAPTION_VECTOR = (
+    "INSERT OR REPLACE INTO caption_vectors(photo_id, vector) SELECT id, ? FROM photos WHERE {key} = ?"
 )
 _UPSERT_WORD = "INSERT OR REPLACE INTO word_vectors(word, vector) VALUES (?, ?)"
 _IN_JSON_LIST = "IN (SELECT value FROM json_each(?))"
@@ -187,7 +190,9 @@ class ProfileStore:
              p.width, p.height, now)
             for p in profiles
         ]
-        vectors = [(p.path, _blob(p.vector), None if p.caption_vector is None else _blob(p.caption_vector)) for p in profiles]
+        vectors = [(p.path, _blob(p.vector)) for p in profiles]
+        captions = [(_blob(p.caption_vector), p.path) for p in profiles if p.caption_vector is not None]
+        uncaptioned = [(p.path,) for p in profiles if p.caption_vector is None]
         with self._writing() as db:
             stored = db.execute("SELECT length(vector) / 4 FROM vectors LIMIT 1").fetchone()
             if stored is not None:
@@ -196,6 +201,9 @@ class ProfileStore:
                 raise StoreError(f"store {self.path}: profile vectors of different sizes {sorted(dims)}")
             db.executemany(_UPSERT_PHOTO, photos)
             db.executemany(_UPSERT_VECTOR, vectors)
+            db.executemany(_UPSERT_CAPTION_VECTOR.format(key="path"), captions)
+            db.executemany("DELETE FROM caption_vectors WHERE photo_id = (SELECT id FROM photos WHERE path = ?)",
+                           uncaptioned)  # a replaced profile's old caption vector would not match its caption
             db.executemany(_UPSERT_WORD, [(word, _blob(vector)) for word, vector in word_vectors])
             db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (json.dumps([p.path for p in profiles]),))
 
@@ -290,8 +298,8 @@ class ProfileStore:
         """Up to `limit` (photo id, caption) pairs whose caption vector is missing (profiles of older stores)."""
         with self._reading() as db:
             return db.execute(
-                "SELECT p.id, p.caption FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id "
-                "WHERE v.caption_vector IS NULL ORDER BY p.id LIMIT ?",
+                "SELECT id, caption FROM photos AS p "
+                "WHERE NOT EXISTS (SELECT 1 FROM caption_vectors AS c WHERE c.photo_id = p.id) ORDER BY id LIMIT ?",
                 (limit,),
             ).fetchall()
 
@@ -299,7 +307,7 @@ class ProfileStore:
         """Store caption vectors by photo id, in one transaction (ids forgotten meanwhile are skipped)."""
         rows = [(_blob(vector), photo_id) for photo_id, vector in vectors]
         with self._writing() as db:
-            db.executemany("UPDATE vectors SET caption_vector = ? WHERE photo_id = ?", rows)
+            db.executemany(_UPSERT_CAPTION_VECTOR.format(key="id"), rows)
 
     def word_vectors(self, words: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these aspect words (words without one are left out)."""
@@ -422,7 +430,8 @@ class ProfileStore:
     def wipe_all(self) -> None:
         """Delete every row of every table (the schema stays)."""
         with self._writing() as db:
-            for table in ("vectors", "photos", "failures", "folders", "exclusions", "meta", "word_vectors"):
+            for table in ("caption_vectors", "vectors", "photos", "failures", "folders", "exclusions", "meta",
+                          "word_vectors"):
                 db.execute(f"DELETE FROM {table}")
 
     @staticmethod

@@ -88,7 +88,7 @@ def test_an_index_run_fills_in_text_vectors_a_store_lacks(lite_bundle, photo_dir
     older = sqlcipher3.connect(str(path), isolation_level=None)  # as a store from before caption vectors holds it
     older.execute(f"PRAGMA key = \"x'{bytes(32).hex()}'\"")
     older.execute(f"PRAGMA cipher_page_size = {CIPHER_PAGE_SIZE}")
-    older.execute("UPDATE vectors SET caption_vector = NULL")
+    older.execute("DELETE FROM caption_vectors")
     older.execute("DELETE FROM word_vectors")
     older.execute("INSERT INTO meta(key, value) VALUES ('text_vectors_missing', '1')")  # as the migration sets
     older.close()

@@ -237,7 +237,7 @@ def test_schema_version_is_recorded_and_newer_stores_are_refused(db_path, key):
         ProfileStore.open(db_path, key)
 
 
-def test_caption_vectors_round_trip_and_missing_ones_can_be_filled(store):
+def test_caption_vectors_round_trip_and_missing_ones_can_be_filled(store, db_path, key):
     with_vector = replace(make_profile("/photos/a.jpg", seed=1), caption_vector=np.arange(DIM, dtype=np.float32))
     store.add_profiles([with_vector, make_profile("/photos/b.jpg", seed=2, caption="a dome")])
     got = {p.path: p for p in store.profiles(["/photos/a.jpg", "/photos/b.jpg"])}
@@ -251,6 +251,11 @@ def test_caption_vectors_round_trip_and_missing_ones_can_be_filled(store):
     np.testing.assert_array_equal(store.profiles(["/photos/b.jpg"])[0].caption_vector, np.ones(DIM))
     with pytest.raises(ValueError, match="caption vector"):
         replace(with_vector, caption_vector=np.ones(DIM + 1))
+
+    store.add_profiles([replace(with_vector, caption="a new caption", caption_vector=None)])  # re-described
+    assert store.profiles(["/photos/a.jpg"])[0].caption_vector is None
+    store.remove(["/photos/b.jpg"])
+    assert raw_connection(db_path, key).execute("SELECT count(*) FROM caption_vectors").fetchone() == (0,)
 
 
 def test_word_vectors_are_kept_while_a_photo_has_the_word(store):
