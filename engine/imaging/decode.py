@@ -19,6 +19,10 @@ except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
 MAX_PIXELS = 120_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
+SOURCE_SIZE = "source_size"  # `Image.info` key: the photo's full (width, height) as displayed, before reducing
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSED = frozenset({5, 6, 7, 8})  # orientations that swap width and height
+
 SUPPORTED_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".bmp", ".gif", ".tif", ".tiff"})
 
 
@@ -32,6 +36,7 @@ def open_oriented(source: str | Path | BinaryIO, min_side: int, max_pixels: int 
     JPEGs use `draft()` (DCT scaling, decodes at 1/2, 1/4 or 1/8 size); other formats are
     shrunk with Pillow's reducing resize. The shorter side of the result is >= `min_side`
     unless the source is smaller. Images over `max_pixels` are refused before decoding.
+    The photo's own size, as displayed, is in `result.info[SOURCE_SIZE]`.
     """
     source = source if hasattr(source, "read") else Path(source)
     try:
@@ -40,6 +45,8 @@ def open_oriented(source: str | Path | BinaryIO, min_side: int, max_pixels: int 
             with Image.open(source) as img:
                 if img.width * img.height > max_pixels:
                     raise ImageDecodeError(f"{img.width}x{img.height} pixels exceeds the {max_pixels:,} pixel limit")
+                transposed = img.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED
+                source_size = (img.height, img.width) if transposed else img.size
                 if img.format == "JPEG":
                     scale = min(img.width, img.height) / max(min_side, 1)
                     if scale >= 2:
@@ -60,7 +67,9 @@ def open_oriented(source: str | Path | BinaryIO, min_side: int, max_pixels: int 
         raise ImageDecodeError("permission denied") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageDecodeError(f"corrupt or truncated image ({exc})") from exc
-    return shrink_to_min_side(img, min_side)
+    result = shrink_to_min_side(img, min_side)
+    result.info[SOURCE_SIZE] = source_size
+    return result
 
 
 def shrink_to_min_side(img: Image.Image, min_side: int) -> Image.Image:

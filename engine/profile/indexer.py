@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.imaging.decode import ImageDecodeError, open_oriented
+from engine.imaging.decode import SOURCE_SIZE, ImageDecodeError, open_oriented
 from engine.imaging.preprocess import to_tensor
 from engine.library.fingerprint import content_hash, plan_changes
 from engine.library.scan import FileEntry, ScanProblem, ScanResult, scan_folders, storable
@@ -246,8 +246,8 @@ class Indexer:
                 caption=item.description.caption,
                 aspects=item.description.aspects,
                 vector=item.embedding,
-                width=item.image.width,
-                height=item.image.height,
+                width=item.image.info[SOURCE_SIZE][0],
+                height=item.image.info[SOURCE_SIZE][1],
                 caption_vector=item.caption_vector,
             )
             for item in batch

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, JpegImagePlugin
 
 from engine.imaging import decode
-from engine.imaging.decode import ImageDecodeError, open_oriented
+from engine.imaging.decode import SOURCE_SIZE, ImageDecodeError, open_oriented
 
 
 def _noise(width, height, seed=0):
@@ -30,6 +30,7 @@ def test_large_jpeg_is_decoded_with_draft_not_at_full_size(tmp_path, monkeypatch
     img = open_oriented(path, 256)
     assert requested and requested[0][0] <= 4000 // 2  # DCT scaling asked for
     assert min(img.size) == 256 and img.size == (341, 256)
+    assert img.info[SOURCE_SIZE] == (4000, 3000)  # what the photo is, not what was decoded
 
 
 def test_exif_orientation_is_applied(tmp_path):
@@ -38,6 +39,7 @@ def test_exif_orientation_is_applied(tmp_path):
     exif[0x0112] = 6  # rotate 90 degrees clockwise when displayed
     _noise(400, 200).save(path, exif=exif.tobytes())
     assert open_oriented(path, 1000).size == (200, 400)
+    assert open_oriented(path, 100).info[SOURCE_SIZE] == (200, 400)
 
 
 @pytest.mark.parametrize("fmt, suffix", [("HEIF", ".heic"), ("WEBP", ".webp"), ("PNG", ".png")])
