@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--photos", type=int, default=650, help="files in the indexing folder (>= 500)")
     parser.add_argument("--library", type=int, default=10_000, help="photos in the unchanged re-index library")
     parser.add_argument("--naive-stride", type=int, default=1, help="the naive script indexes every k-th file")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="indexing runs per mode and part, alternating ours and naive; the fastest of each counts")
     parser.add_argument("--questions", type=int, default=8, help="catalog questions per candidate count and size")
     parser.add_argument("--sizes", default="1000,10000,100000", help="library sizes for the query benchmark")
     parser.add_argument("--skip", default="", help=f"comma-separated parts to skip: {', '.join(PARTS)}")
@@ -47,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a shorter run: the naive script on every 4th file, 4 questions per size")
     args = parser.parse_args(argv)
     if args.quick:
-        args.naive_stride, args.questions = 4, 4
+        args.naive_stride, args.questions, args.repeats = 4, 4, 1
     args.skip = {part.strip() for part in args.skip.split(",") if part.strip()}
     unknown = args.skip - set(PARTS)
     if unknown:
@@ -71,13 +73,13 @@ def main(argv: list[str] | None = None) -> None:
         if "indexing" not in args.skip:
             _step(f"photo folder: {args.photos} files")
             folder = build_photo_folder(bench_cache / f"photos-{args.photos}", total=args.photos)
-            results["indexing"] = {"lite": index_bundle(args.bundle, folder, work / "lite", args.naive_stride)}
+            results["indexing"] = {"lite": index_bundle(args.bundle, folder, work / "lite", args)}
             if "clip" in args.skip:
                 results["indexing"]["clip"] = {"skipped": "--skip clip", "model": "ViT-B-32"}
             else:
                 clip = args.clip_bundle or build_clip_bundle(args.clip_venv, bench_cache / "clip-vit-b32")
                 results["indexing"]["clip"] = (
-                    index_bundle(clip, folder, work / "clip", args.naive_stride) if clip else
+                    index_bundle(clip, folder, work / "clip", args) if clip else
                     {"skipped": f"no clip bundle: pass --clip-bundle, or create {args.clip_venv} (README, clip)",
                      "model": "ViT-B-32"}
                 )
@@ -93,9 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     publish(results, args.out)
 
 
-def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, stride: int) -> dict:
+def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, args: argparse.Namespace) -> dict:
     """One bundle on the photo folder: FLOPs, this CPU's matmul rate, then our indexer and the naive script on
-    each part of the folder (the large JPEGs, the sample photos), alternating, each in a fresh process."""
+    each part of the folder (the large JPEGs, the sample photos), alternating, each in a fresh process, `repeats`
+    times; the fastest run of each counts."""
     from engine.models.bundle import load_bundle
 
     loaded = load_bundle(bundle)
@@ -110,11 +113,15 @@ def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, stride: int) -> 
     breakdown = measure_indexing("breakdown", bundle, folder.root / PHOTO_PARTS[0])
     runs: dict[str, dict] = {}
     for part in PHOTO_PARTS:
-        for mode in ("ours", "naive"):
-            _step(f"{loaded.name}: {'our indexer' if mode == 'ours' else 'naive script'} on {part}")
-            runs[f"{mode} {part}"] = measure_indexing(
-                mode, bundle, folder.root / part, work / f"{mode}-{part}", stride if mode == "naive" else 1
-            )
+        for attempt in range(1, args.repeats + 1):
+            for mode in ("ours", "naive"):
+                _step(f"{loaded.name}: {'our indexer' if mode == 'ours' else 'naive script'} on {part}, "
+                      f"run {attempt} of {args.repeats}")
+                run = measure_indexing(mode, bundle, folder.root / part, work / f"{mode}-{part}-{attempt}",
+                                       args.naive_stride if mode == "naive" else 1)
+                key = f"{mode} {part}"  # the fastest run counts: the others lost time to the machine's other work
+                if key not in runs or run["images_per_s"] > runs[key]["images_per_s"]:
+                    runs[key] = run
     ours = [run for key, run in runs.items() if key.startswith("ours ")]
     captions_per_photo = sum(r["captions_embedded"] for r in ours) / sum(r["images"] for r in ours)
     tokens = round(max(r["caption_tokens"] for r in ours))
@@ -125,7 +132,8 @@ def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, stride: int) -> 
         "captions_per_photo": captions_per_photo,
         "gflops_per_image": compute.flops / 1e9 + captions_per_photo * caption.flops / 1e9,  # the work done per photo
         "macs_by_op": compute.macs_by_op,
-        "matmul": dataclasses.asdict(rate), "breakdown": breakdown, "runs": runs, "naive_stride": stride,
+        "matmul": dataclasses.asdict(rate), "breakdown": breakdown, "runs": runs, "naive_stride": args.naive_stride,
+        "repeats": args.repeats,
         "ours": combined(runs, "ours"), "naive": combined(runs, "naive"),
     }
 

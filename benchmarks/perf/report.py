@@ -78,8 +78,9 @@ def _indexing_rows(name: str, entry: dict) -> list[Row]:
     f = indexing_figures(entry)
     folder, runs = entry["folder"], entry["runs"]
     sample = "" if entry["naive_stride"] == 1 else f" (every {entry['naive_stride']}th file)"
+    best = f", fastest of {entry['repeats']} runs each" if entry.get("repeats", 1) > 1 else ""
     files, megapixels = folder["part_files"]["wallpapers"], folder["part_megapixels_median"]["wallpapers"]
-    large = f"large JPEGs: {files} files, median {megapixels:.1f} MP"
+    large = f"large JPEGs: {files} files, median {megapixels:.1f} MP{best}"
     whole = f"whole folder: {folder['files']} photos ({folder['part_files']['samples']} sample photos added)"
     rows = []
     for measure, ours, naive, judged in (
