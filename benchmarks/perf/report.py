@@ -308,7 +308,7 @@ def plot_queries(q: dict, path: Path) -> None:
         right.plot(x, [s["repeat_phases"][first_n][phase] for s in sizes], ":", label=label)
     right.set(xscale="log", yscale="log", xlabel="photos in the library", ylabel="median time (ms)",
               title="Growth: O(photos) scans vs per-question constants")
-    right.legend(fontsize=7, loc="center right")
+    right.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
