@@ -2,8 +2,9 @@
 
 `python -m benchmarks.perf.indexing {ours,naive,breakdown} --bundle B --folder F --work W` prints one JSON line.
 `ours` and `naive` start from an empty profile with the models loaded (session start-up is not timed), write the
-same thing (a spectrum profile with its caption vector per photo in the encrypted store) and report photos/s, CPU seconds and the peak
-RSS while indexing. `breakdown` times each stage of one photo on one thread, ours and the naive script's.
+same thing (a spectrum profile with its caption vector per photo in the encrypted store) and report photos/s, CPU
+seconds and the peak RSS while indexing. `breakdown` times each stage of one photo on one thread, ours and the
+naive script's.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def run_naive(bundle: Path, folder: Path, work: Path, stride: int = 1) -> dict:
                 out = _naive_encode(session, to_tensor(img, spec)[None])
                 (description,) = describer.describe_batch([img], out)
                 caption_vector = _naive_embed(text_session, tokenizer, description.caption)
-                lens.store.add_profiles([_profile(entry, content_hash(entry.path), description, out, img, caption_vector)])
+                profile = _profile(entry, content_hash(entry.path), description, out, img, caption_vector)
+                lens.store.add_profiles([profile])
             seconds = time.perf_counter() - start
         return _result(len(files), seconds, _cpu_seconds() - cpu_start, rss.peak_mb, session.get_providers()[0])
 

@@ -1,9 +1,10 @@
 """Query latency at library scale: recommend and search over 1k, 10k and 100k photos, on the real code path.
 
 The library is synthetic (random image and caption vectors; captions and aspect words from the bundle's own
-describer on random label probabilities, so they look and repeat like real ones; the words' real vectors), written into a real encrypted store with
-`ProfileStore.add_profiles`. Queries are the real `VisualLens.recommend` (a catalog file per question, emoji
-items of the sample catalog) and `VisualLens.search`, in freshly unlocked profiles at each library size.
+describer on random label probabilities, so they look and repeat like real ones; the words' real vectors), written
+into a real encrypted store with `ProfileStore.add_profiles`. Queries are the real `VisualLens.recommend` (a catalog
+file per question, emoji items of the sample catalog) and `VisualLens.search`, in freshly unlocked profiles at each
+library size.
 """
 
 from __future__ import annotations

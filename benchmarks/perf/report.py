@@ -177,10 +177,10 @@ def _query_notes(q: dict) -> list[str]:
         (f"O(candidates): reading the catalog, embedding candidates never seen before (~{per_picture:.0f} ms per "
          f"candidate picture and name here) and scoring them against the 64 photos; memoised per catalog item."),
         (f"O(w = 64), independent of library size: fetching the 64 profiles with their caption vectors "
-         f"({fetch:.1f} ms) and their aspect words' vectors. Embedding those captions per question would cost {captions:.0f} ms "
-         f"({q['caption_gflops']:.2f} GFLOP each at {q['caption_tokens']} tokens, compute-bound) and miss the "
-         "target; indexing embeds each caption once instead and stores the vector, encrypted, with the profile "
-         "(the 'embed caption' stage of the indexing breakdown)."),
+         f"({fetch:.1f} ms) and their aspect words' vectors. Embedding those captions per question would cost "
+         f"{captions:.0f} ms ({q['caption_gflops']:.2f} GFLOP each at {q['caption_tokens']} tokens, compute-bound) "
+         "and miss the target; indexing embeds each caption once instead and stores the vector, encrypted, with the "
+         "profile (the 'embed caption' stage of the indexing breakdown)."),
     ]
     st = q.get("startup")
     if st:

@@ -115,7 +115,8 @@ class TextEncoder:
             "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
             "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
         }
-        return _unit_rows(self.session.run(["embedding"], {k: v for k, v in feeds.items() if k in self._input_names})[0])
+        feeds = {name: value for name, value in feeds.items() if name in self._input_names}
+        return _unit_rows(self.session.run(["embedding"], feeds)[0])
 
     def encode_cached(self, texts: list[str], on_this_thread: bool = False) -> np.ndarray:
         """Like `encode`, but memoised per string (captions, aspect words and item names repeat); the misses are

@@ -108,7 +108,8 @@ def test_text_encoder_lanes_keep_order_and_match_one_run(lite_bundle):
     from engine.models.encoders import TextEncoder
 
     encoder = TextEncoder(load_bundle(lite_bundle), provider="cpu", threads=2)
-    texts = [f"a photo of {n} {word}" for n, word in enumerate(("cats", "a long winding mountain road at dusk", "ramen"))]
+    words = ("cats", "a long winding mountain road at dusk", "ramen")
+    texts = [f"a photo of {n} {word}" for n, word in enumerate(words)]
     texts = texts * 7 + ["a dome"]  # several batches of mixed lengths
     encoder.batch_size = 4
     lanes = encoder.encode(texts)
