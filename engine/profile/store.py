@@ -180,7 +180,7 @@ class ProfileStore:
         self, profiles: Sequence[PhotoProfile], word_vectors: Sequence[tuple[str, np.ndarray]] = ()
     ) -> None:
         """Insert or replace (by path) profiles, with vectors of their aspect words that are new to the store, in one
-        transaction; their failures are cleared."""
+        transaction; their failures are cleared, and so are the vectors of words only the replaced profiles had."""
         if not profiles:
             return
         dims = {profile.vector.size for profile in profiles}
@@ -199,12 +199,14 @@ class ProfileStore:
                 dims.add(stored[0])
             if len(dims) > 1:
                 raise StoreError(f"store {self.path}: profile vectors of different sizes {sorted(dims)}")
+            replaced_words = _aspect_words(db, f"path {_IN_JSON_LIST}", (json.dumps([p.path for p in profiles]),))
             db.executemany(_UPSERT_PHOTO, photos)
             db.executemany(_UPSERT_VECTOR, vectors)
             db.executemany(_UPSERT_CAPTION_VECTOR.format(key="path"), captions)
             db.executemany("DELETE FROM caption_vectors WHERE photo_id = (SELECT id FROM photos WHERE path = ?)",
                            uncaptioned)  # a replaced profile's old caption vector would not match its caption
             db.executemany(_UPSERT_WORD, [(word, _blob(vector)) for word, vector in word_vectors])
+            _forget_unused_words(db, replaced_words)
             db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (json.dumps([p.path for p in profiles]),))
 
     def find_by_hash(self, content_hash: str) -> PhotoProfile | None:

@@ -268,6 +268,8 @@ def test_word_vectors_are_kept_while_a_photo_has_the_word(store):
     assert sorted(got) == ["dome", "ramen"]
     np.testing.assert_array_equal(got["dome"], np.full(DIM, 2.0))
 
+    store.add_profiles([replace(ramen, aspects=("ramen",))])  # re-described: "noodles" is no photo's word any more
+    assert sorted(store.word_vectors(["ramen", "noodles", "dome"])) == ["dome", "ramen"]
     store.remove([ramen.path])  # forgetting a photo forgets the words only it had
     assert sorted(store.word_vectors(["ramen", "noodles", "dome"])) == ["dome"]
     store.remove_folder("/trip")
