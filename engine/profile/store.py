@@ -191,6 +191,7 @@ class ProfileStore:
             for p in profiles
         ]
         vectors = [(p.path, _blob(p.vector)) for p in profiles]
+        paths_json = json.dumps([p.path for p in profiles])
         captions = [(_blob(p.caption_vector), p.path) for p in profiles if p.caption_vector is not None]
         uncaptioned = [(p.path,) for p in profiles if p.caption_vector is None]
         with self._writing() as db:
@@ -199,7 +200,7 @@ class ProfileStore:
                 dims.add(stored[0])
             if len(dims) > 1:
                 raise StoreError(f"store {self.path}: profile vectors of different sizes {sorted(dims)}")
-            replaced_words = _aspect_words(db, f"path {_IN_JSON_LIST}", (json.dumps([p.path for p in profiles]),))
+            replaced_words = _aspect_words(db, f"path {_IN_JSON_LIST}", (paths_json,))
             db.executemany(_UPSERT_PHOTO, photos)
             db.executemany(_UPSERT_VECTOR, vectors)
             db.executemany(_UPSERT_CAPTION_VECTOR.format(key="path"), captions)
@@ -207,7 +208,7 @@ class ProfileStore:
                            uncaptioned)  # a replaced profile's old caption vector would not match its caption
             db.executemany(_UPSERT_WORD, [(word, _blob(vector)) for word, vector in word_vectors])
             _forget_unused_words(db, replaced_words)
-            db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (json.dumps([p.path for p in profiles]),))
+            db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (paths_json,))
 
     def find_by_hash(self, content_hash: str) -> PhotoProfile | None:
         """A profile of a file with this content, to reuse after a rename or a copy."""

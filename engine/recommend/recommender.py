@@ -180,8 +180,8 @@ class Recommender:
         )
 
     def _text_vectors(self, texts: list[str], stored: list[np.ndarray | None]) -> np.ndarray:
-        """The vectors indexing stored for these texts; embedded here only where none is stored (a store older
-        than them, or a word outside the describer's vocabulary)."""
+        """The vectors indexing stored for these texts; embedded here only where none is stored (profiles of a
+        store older than them that no index run has filled in yet)."""
         missing = [text for text, vector in zip(texts, stored) if vector is None]
         encoded = iter(self.text_encoder.encode_cached(missing))
         rows = [next(encoded) if vector is None else vector for vector in stored]
