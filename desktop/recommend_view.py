@@ -199,8 +199,8 @@ class RecommendView(QWidget):
                 self.table.setItem(row, column, item)
         self.table.resizeRowsToContents()
         self.table.selectRow(0)
-        self.status.emit(f"Ranked {len(rec.ranked)} {rec.category} by the {_scorer(rec)}, "
-                         f"from {len(rec.grid_paths)} of your photos")
+        self.status.emit(f"Ranked {len(rec.ranked)} {rec.category} by the {rec.scorer}, "
+                         f"from {len(rec.grid_paths)} of your photos" + (" (few of them relate: see the note)" if rec.cold_start else ""))
         self.ranked.emit(rec)
 
     def _show_evidence(self) -> None:
@@ -218,8 +218,9 @@ class RecommendView(QWidget):
             f"<b>#{ranked.rank} {escape(ranked.item.name)}</b> (score {ranked.score:+.2f})<br>"
             f"Photos that mattered (framed): {cells}<br>Aspect words: <i>{escape(words)}</i><br>"
             f"Your profile for {escape(rec.category)}: {escape(', '.join(rec.profile_aspects) or '—')}"
-            f"<br><small>Ranked by the {_scorer(rec)}; the grid shows your top {len(rec.grid_paths)} photos "
+            f"<br><small>Ranked by the {rec.scorer}; the grid shows your top {len(rec.grid_paths)} photos "
             f"for this category.</small>"
+            + (f"<br><span style='color:#b36b00'>{escape(rec.cold_start_note())}</span>" if rec.cold_start else "")
         )
 
     def export(self) -> None:
@@ -247,7 +248,3 @@ class RecommendView(QWidget):
         self.grid_view.clear()
         self.why.clear()
         self.save_button.setEnabled(False)
-
-
-def _scorer(rec: Recommendation) -> str:
-    return "zero-shot scorer" if rec.scorer == "zero-shot" else rec.scorer

@@ -20,12 +20,11 @@ from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
 from engine.profile.store import ProfileStore
 from engine.recommend.candidates import CandidateEmbedder
-from engine.recommend.ranker import OnnxRanker
-from engine.recommend.recommender import Recommendation, Recommender
+from engine.recommend.ranker import OnnxRanker, ranker_summary
+from engine.recommend.recommender import TRAINED, ZERO_SHOT, Recommendation, Recommender
 from engine.recommend.retrieval import top_w
 
 PASSPHRASE_ENV = "VISUALLENS_PASSPHRASE"
-BUNDLE_META = "bundle_identity"
 
 
 class NotInitialisedError(Exception):
@@ -33,7 +32,7 @@ class NotInitialisedError(Exception):
 
 
 class BundleMismatchError(Exception):
-    """Stored vectors were made by another model bundle; they must be rebuilt before use."""
+    """Every stored vector was made by another model bundle: the photos must be re-encoded (`visuallens index`)."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,8 @@ class VisualLens:
     @cached_property
     def recommender(self) -> Recommender:
         ranker = OnnxRanker(self.bundle, self.settings.provider, self.settings.threads) if OnnxRanker.available(self.bundle) else None
-        return Recommender(CandidateEmbedder(self.image_encoder, self.text_encoder), self.text_encoder, ranker)
+        embedder = CandidateEmbedder(self.image_encoder, self.text_encoder)
+        return Recommender(embedder, self.text_encoder, ranker, evidence_similarity=self.bundle.evidence_similarity)
 
     def warm_up(self) -> None:
         """Load the models and the library matrix now, so the first query answers fast (and failures show early)."""
@@ -126,15 +126,12 @@ class VisualLens:
         progress: Callable[[IndexProgress], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> IndexReport:
-        """Add `folders` to the library and bring their profiles up to date (incremental, resumable)."""
+        """Add `folders` to the library and bring their profiles up to date (incremental, resumable); photos that
+        another model bundle encoded are re-encoded with the active one."""
         resolved = [Path(f).expanduser().resolve() for f in folders]
         for folder in resolved:
             if not folder.is_dir():
                 raise FileNotFoundError(f"{folder}: folder not found")
-        stored = self.store.get_meta(BUNDLE_META)
-        if stored is not None and stored != self.bundle.identity:
-            self.store.remove([p for p in self.store.fingerprints()])  # vectors of another model are not comparable
-        self.store.set_meta(BUNDLE_META, self.bundle.identity)
         for folder in resolved:
             self.store.add_folder(str(folder))
         describer = load_describer(self.bundle, self.settings.provider, threads=1)  # one per indexer lane
@@ -169,7 +166,7 @@ class VisualLens:
         """Rank items given in memory; `embedder` may supply their vectors (default: from the items' image files)."""
         _, paths, matrix = self._library()
         base = self.recommender
-        recommender = base if embedder is None else Recommender(embedder, self.text_encoder, base.ranker, base.scorer)
+        recommender = base if embedder is None else base.with_embedder(embedder)
         return recommender.recommend(category, items, items, matrix, paths, self.store, query=query, w=w)
 
     # -- privacy --------------------------------------------------------------------------------------
@@ -199,7 +196,8 @@ class VisualLens:
         return VisualLens(self.home, self.store, settings)
 
     def status(self) -> dict:
-        """What the profile holds and where, without revealing any photo content."""
+        """What the profile holds and where, without revealing any photo content; `reencode_pending` counts the
+        photos another model bundle encoded, left out of queries until `index` re-encodes them."""
         info = {
             "home": str(self.home.root),
             "store": str(self.home.store_path),
@@ -213,22 +211,26 @@ class VisualLens:
         }
         try:
             info["bundle_version"] = self.bundle.version
+            info["reencode_pending"] = self.store.count_stale(self.bundle.identity)
             info["bundle_parity"] = self.bundle.manifest.get("parity", {})
             info["execution_provider"] = self.image_encoder.provider
-            info["ranker"] = self.bundle.manifest.get("ranker", {}).get("summary", "zero-shot (the bundle has no ranker)")
+            info["scorer"] = TRAINED if OnnxRanker.available(self.bundle) else ZERO_SHOT
+            info["ranker"] = ranker_summary(self.bundle)
         except BundleError as exc:
             info["bundle_error"] = str(exc)
         return info
 
     def _library(self) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """The in-memory matrix, reloaded when this object changed the store or another process committed to it."""
+        """The in-memory matrix of the photos the active bundle encoded (vectors of another model are not
+        comparable), reloaded when this object changed the store or another process committed to it."""
         version = self.store.data_version()
         if self._matrix is None or version != self._matrix_version:
-            stored = self.store.get_meta(BUNDLE_META)
-            if stored is not None and stored != self.bundle.identity:
+            identity = self.bundle.identity
+            matrix = self.store.load_matrix(encoded_with=identity)
+            if not matrix[1] and (stale := self.store.count_stale(identity)):
                 raise BundleMismatchError(
-                    f"profiles were built with {stored}, the active bundle is {self.bundle.identity}: run `visuallens index`"
+                    f"the {stale} photos of this profile were encoded with another model bundle than the active one "
+                    f"({identity}): run `visuallens index`"
                 )
-            self._matrix = self.store.load_matrix()
-            self._matrix_version = version
+            self._matrix, self._matrix_version = matrix, version
         return self._matrix

@@ -11,6 +11,7 @@ from typing import Iterator, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -120,7 +121,7 @@ def index(
     summary = {
         "scanned": report.scanned, "added": report.added, "updated": report.updated, "moved": report.moved,
         "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
-        "captions_filled": report.captions_filled,
+        "captions_filled": report.captions_filled, "reencoded": report.reencoded,
         "failed": [{"path": _shown(p), "reason": r} for p, r in report.failed],
         "seconds": round(report.seconds, 2), "images_per_second": round(report.images_per_second, 1),
     }
@@ -129,9 +130,10 @@ def index(
         return
     for path, reason in report.failed:
         err.print(f"[yellow]skipped[/] {_shown(path)}: {reason}", highlight=False)
+    reencoded = f"{report.reencoded} re-encoded for the new model bundle, " if report.reencoded else ""
     out.print(
         f"{report.scanned} photos scanned: {report.added} added, {report.updated} updated, {report.moved} moved, "
-        f"{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} skipped "
+        f"{reencoded}{report.unchanged} unchanged, {report.removed} removed, {len(report.failed)} skipped "
         f"({report.decoded} decoded at {report.images_per_second:.1f} images/s)."
     )
     if report.captions_filled:
@@ -165,7 +167,9 @@ def recommend(
     grid: Optional[Path] = typer.Option(None, "--grid", help="Save the evidence grid (a picture of your photos) here."),
     top: int = typer.Option(10, "--top", min=1, help="How many items to show (JSON lists all)."),
     w: int = typer.Option(64, "-w", help="How many photos inform the ranking (a square: 16, 36, 64...)."),
-    as_json: bool = typer.Option(False, "--json", help="Print a list of {id, name, score, rank, evidence}."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print {category, scorer, support, cold_start, ..., ranking: [{id, name, score, rank, evidence}]}."
+    ),
 ) -> None:
     """Rank a catalog's items in a category for you, with the evidence from your photos."""
     with _session() as lens:
@@ -175,10 +179,12 @@ def recommend(
                 grid.parent.mkdir(parents=True, exist_ok=True)
                 rec.render_grid(highlight=rec.ranked[0] if rec.ranked else None).save(grid)
     if as_json:
-        out.print_json(json.dumps(rec.records()))
+        out.print_json(json.dumps(rec.as_dict()))
         return
-    out.print(f"[bold]{category}[/] for you, from {len(rec.grid_paths)} of your photos "
-              f"(your profile here: {', '.join(rec.profile_aspects) or 'no photos yet'}; ranked by the {rec.scorer})")
+    out.print(f"[bold]{escape(category)}[/] for you, from {len(rec.grid_paths)} of your photos "
+              f"(your profile here: {escape(', '.join(rec.profile_aspects)) or 'no photos yet'}); ranked by the {rec.scorer}")
+    if rec.cold_start:
+        out.print(f"[yellow]{escape(rec.cold_start_note())}[/]")
     table = Table("rank", "item", "score", "because of photos", "aspect words")
     for r in rec.ranked[:top]:
         table.add_row(str(r.rank), r.item.name, f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),
@@ -201,6 +207,10 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     for key, value in info.items():
         table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
     out.print(table)
+    if info.get("reencode_pending"):
+        out.print(f"{info['reencode_pending']} photos were encoded with another model bundle and are left out of "
+                  "search and recommendations until `visuallens index` re-encodes them (their folders must be "
+                  "available).")
 
 
 @app.command()

@@ -65,6 +65,15 @@ def step(progress: Progress, name: str, total: int = 1) -> Iterator[Callable[[],
     progress.update(task, completed=total)
 
 
+@contextmanager
+def counted_step(progress: Progress, name: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar for a step that reports its own (done, total) as it goes."""
+    task = progress.add_task(name, total=None)
+    yield lambda done, total: progress.update(task, completed=done, total=total)
+    total = next((t.total for t in progress.tasks if t.id == task), None) or 1
+    progress.update(task, completed=total, total=total)
+
+
 def file_entries(folder: Path) -> dict[str, dict]:
     """sha256 and size of every file in the bundle (recursively, relative paths), except the manifest."""
     return {

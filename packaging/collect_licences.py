@@ -74,7 +74,9 @@ def _bundles_section(bundles: Path | None) -> str:
         for section in manifest.values():
             if isinstance(section, dict) and "file" in section:
                 source = section.get("source") or {}
-                described = ", ".join(f"{k}: {v}" for k, v in source.items() if v) or section.get("summary")
+                if isinstance(source, dict):  # a model's package and licence; a derived file describes itself
+                    source = ", ".join(f"{k}: {v}" for k, v in source.items() if v)
+                described = source or section.get("summary")
                 out.append(f"  {section['file']}: {described or 'see the notices of the bundle below'}")
         notices = folder / "LICENSES.txt"
         if notices.is_file():

@@ -37,8 +37,11 @@ def test_main_job_index_search_recommend_status_forget_wipe(library, catalog, tm
     assert [os.path.basename(h["path"]) for h in hits][:1] == ["chelsea.png"]
     assert set(hits[0]) == {"path", "score"}
 
-    ranking = json.loads(vl("recommend", "--category", "outing", "--catalog", catalog, "--json", "-w", "4",
-                            "--grid", tmp_path / "out" / "grid.png").stdout)
+    answer = json.loads(vl("recommend", "--category", "outing", "--catalog", catalog, "--json", "-w", "4",
+                           "--grid", tmp_path / "out" / "grid.png").stdout)
+    assert answer["scorer"] == "trained ranker" and answer["category"] == "outing" and answer["photos_used"] == 4
+    assert isinstance(answer["support"], int) and answer["cold_start"] == (answer["support"] < 3)
+    ranking = answer["ranking"]
     assert [r["rank"] for r in ranking] == [1, 2, 3]
     assert set(ranking[0]) == {"id", "name", "score", "rank", "evidence"}
     assert set(ranking[0]["evidence"]) == {"cells", "aspect_words"}
@@ -46,10 +49,10 @@ def test_main_job_index_search_recommend_status_forget_wipe(library, catalog, tm
     assert (tmp_path / "out" / "grid.png").stat().st_size > 1000
 
     table = vl("recommend", "--category", "outing", "--catalog", catalog).stdout
-    assert "cat cafe" in table and "rank" in table
+    assert "cat cafe" in table and "rank" in table and "ranked by the trained ranker" in " ".join(table.split())
 
     status = json.loads(vl("status", "--json").stdout)
-    assert status["photos"] == 4 and status["bundle"] == "lite"
+    assert status["photos"] == 4 and status["bundle"] == "lite" and status["scorer"] == "trained ranker"
     assert status["execution_provider"] == "CPUExecutionProvider"
     assert status["bundle_parity"]["image_encoder"]["max_abs_diff"] < 1e-3
 

@@ -29,8 +29,10 @@ def test_index_sample_library_and_recommend(home, tmp_path_factory):
     assert report["failed"] == [] and report["added"] == report["scanned"]  # PNG, JPEG, WebP, HEIC, EXIF-rotated
 
     categories = sorted({item["category"] for item in json.loads(catalog.read_text())["items"]})
-    ranking = json.loads(vl("recommend", "--category", categories[0], "--catalog", catalog, "--json",
-                            "--grid", tmp_path_factory.mktemp("out") / "grid.png"))
+    answer = json.loads(vl("recommend", "--category", categories[0], "--catalog", catalog, "--json",
+                           "--grid", tmp_path_factory.mktemp("out") / "grid.png"))
+    assert answer["scorer"] == "trained ranker"
+    ranking = answer["ranking"]
     assert len(ranking) >= 10
     assert all(r["evidence"]["cells"] and all(1 <= c <= 64 for c in r["evidence"]["cells"]) for r in ranking[:5])
     assert any(r["evidence"]["aspect_words"] for r in ranking[:5])

@@ -70,6 +70,8 @@ def photo_secrets(home: Home) -> tuple[dict[bytes, str], int]:
         for word in profile.aspects:  # short words only as stored (JSON), or they would match random ciphertext
             text(word if len(word) >= 5 else json.dumps(word), "aspect word")
         secrets[profile.vector.astype("<f4").tobytes()[:32]] = "raw vector bytes"
+        if profile.visual_vector is not None:
+            secrets[profile.visual_vector.astype("<f4").tobytes()[:32]] = "raw visual vector bytes"
     for row in matrix:
         secrets[row.astype("<f4").tobytes()[:32]] = "normalised vector bytes"
     text(LIBRARY_NAME, "library folder name")

@@ -78,11 +78,11 @@ def test_a_damaged_shipped_bundle_is_reported_and_not_installed(empty_home, lite
 
     shipped = tmp_path / "shipped" / "lite"
     shutil.copytree(lite_bundle, shipped, ignore=lambda _, names: [n for n in names if n.endswith(".onnx")])
-    for name in ("image_encoder.onnx", "text_encoder.onnx"):
-        (shipped / name).symlink_to(lite_bundle / name)
-    (shipped / "labels.json").write_text("[]")
+    for graph in lite_bundle.glob("*.onnx"):
+        (shipped / graph.name).symlink_to(graph)
+    (shipped / "vocabulary.json").write_text("[]")
     assert install_shipped_bundle(empty_home, shipped.parent) is None
-    assert "labels.json" in capsys.readouterr().err
+    assert "vocabulary.json" in capsys.readouterr().err
     assert not (empty_home.bundles_dir / "lite").exists()
 
 

@@ -25,8 +25,8 @@ import psutil
 from benchmarks.perf.workspace import new_profile, open_profile
 from engine.catalog.loaders import load_catalog
 from engine.profile.describers import load_describer
-from engine.profile.label_describer import LabelDescriber
 from engine.profile.records import PhotoProfile
+from engine.profile.vocabulary_describer import VocabularyDescriber
 from engine.recommend.candidates import CandidateEmbedder
 from engine.recommend.retrieval import query_direction, top_w
 
@@ -186,20 +186,21 @@ def rss_mb() -> float:
 
 
 def _describe_fn(describer) -> Callable[[np.random.Generator, int], list[tuple[str, tuple[str, ...]]]]:
-    """Captions and aspect words as the bundle's describer words them (labels: from random label probabilities)."""
-    if isinstance(describer, LabelDescriber):
-        labels = len(describer.labels)
+    """Captions and aspect words as the bundle's describer words them (vocabulary: of embeddings near a few of its
+    things, as photos' are)."""
+    if isinstance(describer, VocabularyDescriber):
+        things = describer.vocabulary.thing_vectors
 
-        def from_labels(rng: np.random.Generator, n: int) -> list[tuple[str, tuple[str, ...]]]:
+        def from_vocabulary(rng: np.random.Generator, n: int) -> list[tuple[str, tuple[str, ...]]]:
             out = []
             for _ in range(n):
-                probs = np.full(labels, 0.1 / labels, dtype=np.float32)
-                probs[rng.choice(labels, 3, replace=False)] += 0.9 * rng.dirichlet((1.0, 0.5, 0.25))
-                d = describer.describe(probs)
+                near = things[rng.choice(len(things), 2, replace=False)].sum(axis=0)
+                vector = near / np.linalg.norm(near) + 0.3 * rng.normal(size=near.shape) / np.sqrt(near.size)
+                d = describer.describe((vector / np.linalg.norm(vector)).astype(np.float32))
                 out.append((d.caption, d.aspects))
             return out
 
-        return from_labels
+        return from_vocabulary
 
     words = ("beach", "dog", "cake", "street", "mountain", "friends", "market", "garden", "museum", "train")
 

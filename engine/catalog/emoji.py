@@ -80,7 +80,7 @@ def import_emoji_catalog(
                     "id": entry["short_name"],
                     "name": entry["name"].lower(),
                     "category": CATEGORIES[entry["subcategory"]],
-                    "description": _description(entry, keywords),
+                    "description": emoji_description(entry, keywords),
                     "image": f"images/{target.name}",
                 }
             )
@@ -139,7 +139,7 @@ def emoji_image(entry: dict[str, Any], renders: dict[str, Path], pngs: Path) -> 
     return png if png.is_file() else None
 
 
-def _description(entry: dict[str, Any], keywords: dict[str, list[str]]) -> str:
+def emoji_description(entry: dict[str, Any], keywords: dict[str, list[str]]) -> str:
     """Short names and CLDR keywords, minus the words already in the name ("ramen, noodle, soup")."""
     name_words = set(entry["name"].lower().split())
     terms = [name.replace("_", " ") for name in entry.get("short_names", [])]

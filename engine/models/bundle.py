@@ -2,6 +2,9 @@
 
 The bundle is the only thing that crosses from `export` (torch) to `engine` (ONNX Runtime). A bundle whose
 schema, checksums or declared tensor shapes do not match is refused with a one-line error naming the file.
+
+Schema 2 lets the image encoder declare a second output, `visual` ([batch, V]): pooled visual features stored per
+photo next to the embedding. Schema 1 bundles predate it and must be rebuilt.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
+VISUAL_OUTPUT = "visual"
 _REQUIRED_KEYS = ("schema_version", "name", "version", "embedding_dim", "image_encoder", "text_encoder", "files")
 
 
@@ -39,6 +43,19 @@ class Bundle:
     @property
     def embedding_dim(self) -> int:
         return int(self.manifest["embedding_dim"])
+
+    @property
+    def visual_dim(self) -> int:
+        """Width of a photo's visual vector: the `visual` output's when the image encoder declares one, else the
+        embedding's (such bundles, the clip bundle say, use the image embedding as the visual vector)."""
+        declared = _output(self.section("image_encoder"), VISUAL_OUTPUT)
+        return self.embedding_dim if declared is None else int(declared["shape"][-1])
+
+    @property
+    def evidence_similarity(self) -> float | None:
+        """How like a candidate a photo must be to count as showing its kind of thing (None: not calibrated)."""
+        value = self.section("image_encoder").get("evidence_similarity")
+        return None if value is None else float(value)
 
     @property
     def identity(self) -> str:
@@ -70,10 +87,7 @@ def load_bundle(path: str | Path, verify_checksums: bool = True) -> Bundle:
     missing = [k for k in _REQUIRED_KEYS if k not in manifest]
     if missing:
         raise BundleError(f"{manifest_path}: manifest lacks {', '.join(missing)}")
-    if manifest["schema_version"] != SCHEMA_VERSION:
-        raise BundleError(
-            f"{manifest_path}: schema version {manifest['schema_version']} is not supported (expected {SCHEMA_VERSION})"
-        )
+    _check_schema_version(manifest_path, manifest)
     _check_files(path, manifest, verify_checksums)
     bundle = Bundle(path=path, manifest=manifest)
     _check_declared_shapes(bundle)
@@ -87,6 +101,28 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _check_schema_version(manifest_path: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a bundle of another schema; an older one is told how to get a current one."""
+    found = manifest["schema_version"]
+    if found == SCHEMA_VERSION:
+        return
+    if isinstance(found, int) and found < SCHEMA_VERSION:
+        raise BundleError(
+            f"{manifest_path}: schema version {found} is too old for this VisualLens (expected {SCHEMA_VERSION}): "
+            f"{_rebuild_hint(str(manifest['name']), manifest_path.parent)}"
+        )
+    raise BundleError(f"{manifest_path}: schema version {found} is not supported (expected {SCHEMA_VERSION})")
+
+
+def _rebuild_hint(name: str, folder: Path) -> str:
+    """How to replace an outdated bundle: the lite bundle can be built here, others come from `visuallens-export`."""
+    if name == "lite":
+        return (f"rebuild it with `visuallens-export bundle lite --out {folder} --force` "
+                "or `visuallens models install lite --force`")
+    return (f"rebuild it with `visuallens-export bundle {name} ... --out FOLDER` and install that with "
+            f"`visuallens models install {name} --from FOLDER --force`")
 
 
 def _check_files(root: Path, manifest: dict[str, Any], verify_checksums: bool) -> None:
@@ -107,14 +143,35 @@ def _check_files(root: Path, manifest: dict[str, Any], verify_checksums: bool) -
             raise BundleError(f"{target}: sha256 does not match the manifest (corrupt or tampered)")
 
 
+def _output(section: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """The declaration of an encoder's output `name`, or None."""
+    return next((o for o in section.get("outputs", []) if o["name"] == name), None)
+
+
 def _check_declared_shapes(bundle: Bundle) -> None:
     dim = bundle.embedding_dim
     for key in ("image_encoder", "text_encoder"):
         section = bundle.section(key)
-        outputs = {o["name"]: o for o in section.get("outputs", [])}
-        if "embedding" not in outputs:
+        embedding = _output(section, "embedding")
+        if embedding is None:
             raise BundleError(f"{bundle.file(section['file'])}: manifest declares no `embedding` output")
-        if outputs["embedding"]["shape"][-1] != dim:
+        if embedding["shape"][-1] != dim:
             raise BundleError(
-                f"{bundle.file(section['file'])}: embedding width {outputs['embedding']['shape'][-1]} != embedding_dim {dim}"
+                f"{bundle.file(section['file'])}: embedding width {embedding['shape'][-1]} != embedding_dim {dim}"
             )
+    _check_visual_output(bundle)
+
+
+def _check_visual_output(bundle: Bundle) -> None:
+    """A declared `visual` output is [batch, V] with a fixed width V: the store keeps vectors of one width."""
+    section = bundle.section("image_encoder")
+    visual = _output(section, VISUAL_OUTPUT)
+    if visual is None:
+        return
+    shape = visual.get("shape")
+    width = shape[-1] if isinstance(shape, list) and len(shape) == 2 else None
+    if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+        raise BundleError(
+            f"{bundle.file(section['file'])}: output `{VISUAL_OUTPUT}` must have shape [\"batch\", V] with a "
+            f"positive integer V, the manifest says {shape}"
+        )

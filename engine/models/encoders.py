@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from engine.imaging.preprocess import PreprocessSpec
-from engine.models.bundle import Bundle, BundleError
+from engine.models.bundle import VISUAL_OUTPUT, Bundle, BundleError
 from engine.models.sessions import CUDA, active_provider, cpu_cores, open_session
 
 MEMO_SIZE = 20_000
@@ -22,10 +25,21 @@ GPU_BATCH = 32
 
 @dataclass(frozen=True)
 class ImageBatchOutput:
-    """Encoder outputs for a batch: unit-norm embeddings and (when the bundle has them) label probabilities."""
+    """Encoder outputs for a batch: unit-norm embeddings and, when the bundle has them, label probabilities and
+    unit-norm visual vectors (the `visual` output: pooled visual features)."""
 
     embeddings: np.ndarray
     label_probs: np.ndarray | None
+    visual: np.ndarray | None = None
+
+    def visual_or_embeddings(self) -> np.ndarray:
+        """The batch's visual vectors: the `visual` rows, or the embeddings for bundles without that output."""
+        return self.embeddings if self.visual is None else self.visual
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[ImageBatchOutput]) -> ImageBatchOutput:
+        """The outputs of consecutive chunks of one batch as one output (a field absent from the parts stays None)."""
+        return cls(**{f.name: _concatenated([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
 
 class ImageEncoder:
@@ -43,6 +57,9 @@ class ImageEncoder:
         self.session = open_session(bundle.file(section["file"]), section, provider, threads=1)
         self._input = section["inputs"][0]["name"]
         self._outputs = [o.name for o in self.session.get_outputs()]
+        _check_visual_declared(bundle.file(section["file"]), section, self._outputs)
+        self.identity = bundle.identity  # what the vectors it makes depend on
+        self.visual_dim = bundle.visual_dim  # width of `ImageBatchOutput.visual_or_embeddings()`
         self.provider = active_provider(self.session)
         gpu = self.provider == CUDA
         self.lanes = max(1, threads or cpu_cores())
@@ -54,17 +71,17 @@ class ImageEncoder:
         if not self._split or self.lanes == 1 or len(batch) < 2:
             return self.encode_lane(batch)
         chunks = np.array_split(batch, min(self.lanes, len(batch)))
-        parts = list(self._lane_pool.map(self.encode_lane, chunks))
-        probs = [p.label_probs for p in parts]
-        return ImageBatchOutput(
-            embeddings=np.concatenate([p.embeddings for p in parts]),
-            label_probs=None if probs[0] is None else np.concatenate(probs),
-        )
+        return ImageBatchOutput.concatenate(list(self._lane_pool.map(self.encode_lane, chunks)))
 
     def encode_lane(self, batch: np.ndarray) -> ImageBatchOutput:
         """One run on the calling thread: for callers that run their own lanes (the indexer)."""
         results = dict(zip(self._outputs, self.session.run(None, {self._input: batch.astype(np.float32, copy=False)})))
-        return ImageBatchOutput(embeddings=_unit_rows(results["embedding"]), label_probs=results.get("label_probs"))
+        visual = results.get(VISUAL_OUTPUT)
+        return ImageBatchOutput(
+            embeddings=_unit_rows(results["embedding"]),
+            label_probs=results.get("label_probs"),
+            visual=None if visual is None else _unit_rows(visual),
+        )
 
     @cached_property
     def _lane_pool(self) -> ThreadPoolExecutor:
@@ -159,6 +176,20 @@ def load_tokenizer(bundle: Bundle) -> Tokenizer:
     pad_id = section.get("pad_id", tokenizer.token_to_id("[PAD]") or 0)
     tokenizer.enable_padding(pad_id=int(pad_id), length=fixed)
     return tokenizer
+
+
+def _check_visual_declared(path: Path, section: dict[str, Any], outputs: list[str]) -> None:
+    """A `visual` output the manifest does not declare has an unchecked width (`Bundle.visual_dim` would be wrong)."""
+    declared = {o["name"] for o in section.get("outputs", [])}
+    if VISUAL_OUTPUT in outputs and VISUAL_OUTPUT not in declared:
+        raise BundleError(
+            f"{path}: the model has a `{VISUAL_OUTPUT}` output the manifest does not declare (manifest mismatch)"
+        )
+
+
+def _concatenated(arrays: list[np.ndarray | None]) -> np.ndarray | None:
+    """Row-wise concatenation of one output over a batch's chunks; None when the bundle has no such output."""
+    return None if arrays[0] is None else np.concatenate(arrays)
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:

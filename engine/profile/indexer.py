@@ -6,6 +6,9 @@ captions with the shared text encoder session, each with one intra-op thread, so
 thread pool spinning or oversubscribed. Two batches per lane are in flight; the main thread commits them in
 order. Every batch is committed on its own: a killed run loses at most the batches in flight and the next run
 resumes where it stopped.
+
+Photos whose vectors another model bundle made are re-encoded like changed ones: each keeps its old profile until
+the new one replaces it in the batch's transaction, so a bundle change loses nothing, however the run ends.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class IndexReport:
     removed: int = 0
     decoded: int = 0
     captions_filled: int = 0  # caption vectors added to profiles of an older store
+    reencoded: int = 0  # unchanged photos profiled again because another model bundle made their vectors
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -71,6 +75,7 @@ class _Decoded:
     image: Image.Image | None = None
     error: str | None = None
     embedding: np.ndarray | None = None  # the rest is filled by the lane that decoded it
+    visual: np.ndarray | None = None
     description: Description | None = None
     caption_vector: np.ndarray | None = None
 
@@ -93,6 +98,7 @@ class Indexer:
         self.text_encoder = text_encoder
         self.batch_size = batch_size or encoder.batch_size  # tuned per execution provider
         self._known_hashes: set[str] = set()
+        self._reencode: set[str] = set()  # paths of unchanged photos whose vectors another bundle made
         self.lanes = lanes or encoder.lanes
 
     def run(
@@ -103,6 +109,8 @@ class Indexer:
     ) -> IndexReport:
         started = time.perf_counter()
         report = IndexReport()
+        identity = self.encoder.identity
+        self.store.use_bundle(identity)
         scan = scan_folders(folders, excluded=self.store.exclusions())
         report.scanned = len(scan.files)
         roots = [str(Path(f).expanduser().resolve()) for f in folders]
@@ -110,10 +118,14 @@ class Indexer:
         problems = scan.problems + _empty_roots(roots, scan, known)  # their photos are kept, like a locked folder's
         self._report_new_problems(problems, report)
         plan = plan_changes(scan.files, known, roots, problems)
-        report.unchanged = len(plan.unchanged)
+        stale = self.store.stale_paths(identity)
+        reencode = [e for e in plan.unchanged if e.path in stale]
+        self._reencode = {e.path for e in reencode}
+        report.unchanged = len(plan.unchanged) - len(reencode)
 
-        todo = self._skip_known_failures(plan.new + plan.changed)
-        self._known_hashes = {fp.content_hash for fp in self.store.fingerprints().values()}
+        todo = self._skip_known_failures(plan.new + plan.changed + reencode)
+        # only current profiles are reused for known content: a stale one would be copied instead of re-encoded
+        self._known_hashes = {fp.content_hash for path, fp in self.store.fingerprints().items() if path not in stale}
         changed_paths = {e.path for e in plan.changed}
         done = 0
         total = len(todo)
@@ -167,10 +179,12 @@ class Indexer:
         captions = self.text_encoder.encode_cached([d.caption for d in descriptions], on_this_thread=True)
         for i, item in enumerate(items):
             item.embedding, item.description, item.caption_vector = out.embeddings[i], descriptions[i], captions[i]
+            item.visual = None if out.visual is None else out.visual[i]  # readers fall back to the embedding
 
     def _fill_text_vectors(self, should_stop: Callable[[], bool], chunk: int = 256) -> int:
-        """Give profiles from a store older than caption and aspect-word vectors theirs (once, when the store's
-        migration asked for it); returns how many captions were embedded."""
+        """Fill in missing caption and aspect-word vectors (once, when the store asks for it: after the migration
+        to a store with them, or after a bundle change dropped the word vectors); returns how many captions were
+        embedded."""
         if self.store.get_meta(TEXT_VECTORS_MISSING) is None:
             return 0
         filled = 0
@@ -210,7 +224,7 @@ class Indexer:
             if item.tensor is not None:
                 fresh.append(item)
                 continue
-            existing = self.store.find_by_hash(item.digest)
+            existing = self.store.find_by_hash(item.digest, self.encoder.identity)
             entry = item.entry
             if existing is None:  # the only copy vanished meanwhile: decode it after all
                 self._known_hashes.discard(item.digest)
@@ -222,13 +236,13 @@ class Indexer:
                 continue
             if existing.path == entry.path:
                 self.store.touch(entry.path, entry.size, entry.mtime_ns)
-                report.updated += 1
+                self._tally(entry.path, "updated", report)
             elif not Path(existing.path).exists():
                 self.store.move(existing.path, entry.path, entry.folder, entry.size, entry.mtime_ns)
-                report.moved += 1
+                self._tally(entry.path, "moved", report)
             else:
                 self.store.add_profiles([replace(existing, path=entry.path, folder=entry.folder, size=entry.size, mtime_ns=entry.mtime_ns)])
-                report.added += 1
+                self._tally(entry.path, "added", report)
         return fresh
 
     def _encode_and_store(self, batch: list[_Decoded], changed: set[str], report: IndexReport) -> None:
@@ -249,6 +263,8 @@ class Indexer:
                 width=item.image.info[SOURCE_SIZE][0],
                 height=item.image.info[SOURCE_SIZE][1],
                 caption_vector=item.caption_vector,
+                visual_vector=item.visual,
+                encoded_with=self.encoder.identity,
             )
             for item in batch
         ]
@@ -257,10 +273,13 @@ class Indexer:
         self.store.add_profiles(profiles, word_vectors)  # clears their failures in the same transaction
         report.decoded += len(batch)
         for item in batch:
-            if item.entry.path in changed:
-                report.updated += 1
-            else:
-                report.added += 1
+            self._tally(item.entry.path, "updated" if item.entry.path in changed else "added", report)
+
+    def _tally(self, path: str, outcome: str, report: IndexReport) -> None:
+        """Count a photo that now has a current profile under `outcome` (added, updated, moved), or as re-encoded
+        when only the model bundle changed for it."""
+        counter = "reencoded" if path in self._reencode else outcome
+        setattr(report, counter, getattr(report, counter) + 1)
 
     # -- failures: each bad file or folder is reported once, and again only once it changed --------------------
     def _fail(self, item: _Decoded, report: IndexReport) -> None:

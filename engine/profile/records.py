@@ -13,6 +13,10 @@ class PhotoProfile:
 
     `caption_vector` is the caption in the text encoder's space, computed once at indexing so that queries do not
     embed the captions of the photos they retrieve (None in profiles from stores older than it).
+    `visual_vector` holds the pooled visual features of bundles whose image encoder has a `visual` output (its
+    width is the bundle's, not the image vector's); None for other bundles, whose readers use `vector` instead.
+    `encoded_with` is the identity of the model bundle that made the vectors (`Bundle.identity`): vectors of
+    another bundle are not comparable, so such a profile waits to be re-encoded ('' when unknown).
     """
 
     path: str
@@ -26,20 +30,33 @@ class PhotoProfile:
     width: int
     height: int
     caption_vector: np.ndarray | None = None
+    visual_vector: np.ndarray | None = None
+    encoded_with: str = ""
 
     def __post_init__(self) -> None:
-        vector = np.array(self.vector, dtype=np.float32)
-        if vector.ndim != 1 or vector.size == 0:
-            raise ValueError(f"profile vector of {self.path} must be a non-empty 1-D array, got shape {vector.shape}")
-        vector.setflags(write=False)
+        vector = _frozen_vector(self.vector, f"profile vector of {self.path}")
         object.__setattr__(self, "vector", vector)
         if self.caption_vector is not None:
-            caption_vector = np.array(self.caption_vector, dtype=np.float32)
+            caption_vector = _frozen_vector(self.caption_vector, f"caption vector of {self.path}")
             if caption_vector.shape != vector.shape:
                 raise ValueError(f"caption vector of {self.path} has shape {caption_vector.shape}, not {vector.shape}")
-            caption_vector.setflags(write=False)
             object.__setattr__(self, "caption_vector", caption_vector)
+        if self.visual_vector is not None:
+            object.__setattr__(self, "visual_vector", _frozen_vector(self.visual_vector, f"visual vector of {self.path}"))
         object.__setattr__(self, "aspects", tuple(self.aspects))
+
+    def visual_or_vector(self) -> np.ndarray:
+        """The photo's visual vector: `visual_vector`, or the image vector for bundles without a `visual` output."""
+        return self.vector if self.visual_vector is None else self.visual_vector
+
+
+def _frozen_vector(value: np.ndarray, what: str) -> np.ndarray:
+    """A read-only float32 copy of a non-empty 1-D vector (profiles are shared between threads)."""
+    vector = np.array(value, dtype=np.float32)
+    if vector.ndim != 1 or vector.size == 0:
+        raise ValueError(f"{what} must be a non-empty 1-D array, got shape {vector.shape}")
+    vector.setflags(write=False)
+    return vector
 
 
 @dataclass(frozen=True)

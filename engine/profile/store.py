@@ -4,6 +4,10 @@ Every page of the database and of its WAL is encrypted with the 256-bit store ke
 memory. Vectors live in their own table on 16 KiB pages, so scans of the photo rows stay small and a 100k x 512
 matrix loads in one to two seconds. Writes run in short ``BEGIN IMMEDIATE`` transactions, so several processes can
 share one store and a killed process loses at most its open transaction.
+
+Each photo row names the model bundle that made its vectors (``encoded_with``): after a bundle change a row keeps
+the previous bundle's vectors until it is re-encoded (its new profile replaces it in one transaction), and queries
+read only the rows of the active bundle.
 """
 
 from __future__ import annotations
@@ -69,6 +73,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE TABLE word_vectors(word TEXT PRIMARY KEY, vector BLOB NOT NULL)",
         "INSERT INTO meta(key, value) SELECT 'text_vectors_missing', '1' WHERE EXISTS (SELECT 1 FROM photos)",
     ),
+    # Visual vectors (the image encoder's `visual` output; a table of its own, like the caption vectors), and which
+    # bundle encoded each photo: the one the store was last indexed with (the meta key BUNDLE_IDENTITY) for the
+    # photos already there, so a bundle change re-encodes photo by photo instead of dropping every profile.
+    (
+        """CREATE TABLE visual_vectors(
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            vector BLOB NOT NULL)""",
+        "ALTER TABLE photos ADD COLUMN encoded_with TEXT NOT NULL DEFAULT ''",
+        "UPDATE photos SET encoded_with = coalesce((SELECT value FROM meta WHERE key = 'bundle_identity'), '')",
+        "CREATE INDEX photos_encoded_with ON photos(encoded_with)",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -80,27 +95,33 @@ _SETTINGS = (
 )
 _SELECT_PROFILES = """
     SELECT p.id, p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, p.aspects, v.vector, p.width, p.height,
-        c.vector
+        c.vector, s.vector, p.encoded_with
     FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id LEFT JOIN caption_vectors AS c ON c.photo_id = p.id
+        LEFT JOIN visual_vectors AS s ON s.photo_id = p.id
 """
 _UPSERT_PHOTO = """
-    INSERT INTO photos(path, folder, size, mtime_ns, content_hash, caption, aspects, width, height, indexed_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    INSERT INTO photos(path, folder, size, mtime_ns, content_hash, caption, aspects, width, height, indexed_at,
+        encoded_with)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT(path) DO UPDATE SET
         folder = excluded.folder, size = excluded.size, mtime_ns = excluded.mtime_ns,
         content_hash = excluded.content_hash, caption = excluded.caption, aspects = excluded.aspects,
-        width = excluded.width, height = excluded.height, indexed_at = excluded.indexed_at
+        width = excluded.width, height = excluded.height, indexed_at = excluded.indexed_at,
+        encoded_with = excluded.encoded_with
 """
 _UPSERT_VECTOR = "INSERT OR REPLACE INTO vectors(photo_id, vector) VALUES ((SELECT id FROM photos WHERE path = ?), ?)"
-_UPSERT_CAPTION_VECTOR = (
-    "INSERT OR REPLACE INTO caption_vectors(photo_id, vector) SELECT id, ? FROM photos WHERE {key} = ?"
-)
+# Per-photo vectors besides the image vector, each optional, in tables of their own: {table: PhotoProfile field}.
+_SIDE_VECTORS = {"caption_vectors": "caption_vector", "visual_vectors": "visual_vector"}
+_UPSERT_SIDE_VECTOR = "INSERT OR REPLACE INTO {table}(photo_id, vector) SELECT id, ? FROM photos WHERE {key} = ?"
+# Vectors stacked into matrices, so of one width per bundle (a caption vector has its image vector's width).
+_STACKED_VECTORS = {"vectors": "vector", "visual_vectors": "visual_vector"}
 _UPSERT_WORD = "INSERT OR REPLACE INTO word_vectors(word, vector) VALUES (?, ?)"
 _IN_JSON_LIST = "IN (SELECT value FROM json_each(?))"
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOTADB = 5, 6, 26
 _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN = 8, 10, 13, 14
 DECODE_FAILURE, SCAN_PROBLEM = "decode", "scan"
-TEXT_VECTORS_MISSING = "text_vectors_missing"  # meta key: profiles from before caption and word vectors are stored
+TEXT_VECTORS_MISSING = "text_vectors_missing"  # meta key: some caption or aspect-word vectors are to be filled in
+BUNDLE_IDENTITY = "bundle_identity"  # meta key: the bundle whose text encoder made the stored aspect-word vectors
 
 
 class StoreError(Exception):
@@ -183,37 +204,54 @@ class ProfileStore:
         transaction; their failures are cleared, and so are the vectors of words only the replaced profiles had."""
         if not profiles:
             return
-        dims = {profile.vector.size for profile in profiles}
         now = time.time()
         photos = [
             (p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, json.dumps(list(p.aspects)),
-             p.width, p.height, now)
+             p.width, p.height, now, p.encoded_with)
             for p in profiles
         ]
         vectors = [(p.path, _blob(p.vector)) for p in profiles]
         paths_json = json.dumps([p.path for p in profiles])
-        captions = [(_blob(p.caption_vector), p.path) for p in profiles if p.caption_vector is not None]
-        uncaptioned = [(p.path,) for p in profiles if p.caption_vector is None]
         with self._writing() as db:
-            stored = db.execute("SELECT length(vector) / 4 FROM vectors LIMIT 1").fetchone()
-            if stored is not None:
-                dims.add(stored[0])
-            if len(dims) > 1:
-                raise StoreError(f"store {self.path}: profile vectors of different sizes {sorted(dims)}")
+            for table, field in _STACKED_VECTORS.items():
+                self._check_widths(db, table, field, profiles)
             replaced_words = _aspect_words(db, f"path {_IN_JSON_LIST}", (paths_json,))
             db.executemany(_UPSERT_PHOTO, photos)
             db.executemany(_UPSERT_VECTOR, vectors)
-            db.executemany(_UPSERT_CAPTION_VECTOR.format(key="path"), captions)
-            db.executemany("DELETE FROM caption_vectors WHERE photo_id = (SELECT id FROM photos WHERE path = ?)",
-                           uncaptioned)  # a replaced profile's old caption vector would not match its caption
+            for table, field in _SIDE_VECTORS.items():
+                _set_side_vectors(db, table, field, profiles)
             db.executemany(_UPSERT_WORD, [(word, _blob(vector)) for word, vector in word_vectors])
             _forget_unused_words(db, replaced_words)
             db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (paths_json,))
 
-    def find_by_hash(self, content_hash: str) -> PhotoProfile | None:
-        """A profile of a file with this content, to reuse after a rename or a copy."""
+    def _check_widths(
+        self, db: sqlcipher3.Connection, table: str, field: str, profiles: Sequence[PhotoProfile]
+    ) -> None:
+        """Refuse vectors (`field` of the profiles, stored in `table`) whose width differs from the others made by
+        the same bundle: a matrix stacks them. Another bundle's may differ (they wait to be re-encoded)."""
+        for identity in sorted({p.encoded_with for p in profiles}):
+            made = [getattr(p, field) for p in profiles if p.encoded_with == identity]
+            widths = {vector.size for vector in made if vector is not None}
+            if not widths:  # nothing to compare (and no probe of every photo of a bundle without such vectors)
+                continue
+            stored = db.execute(
+                f"SELECT length(t.vector) / 4 FROM photos AS p JOIN {table} AS t ON t.photo_id = p.id "
+                "WHERE p.encoded_with = ? LIMIT 1",
+                (identity,),
+            ).fetchone()
+            if stored is not None:
+                widths.add(stored[0])
+            if len(widths) > 1:
+                raise StoreError(f"store {self.path}: {table} of different sizes {sorted(widths)}")
+
+    def find_by_hash(self, content_hash: str, encoded_with: str | None = None) -> PhotoProfile | None:
+        """A profile of a file with this content (made by bundle `encoded_with`, if given), to reuse after a rename
+        or a copy."""
+        where, parameters = "p.content_hash = ?", (content_hash,)
+        if encoded_with is not None:
+            where, parameters = f"{where} AND p.encoded_with = ?", (content_hash, encoded_with)
         with self._reading() as db:
-            row = db.execute(f"{_SELECT_PROFILES} WHERE p.content_hash = ? LIMIT 1", (content_hash,)).fetchone()
+            row = db.execute(f"{_SELECT_PROFILES} WHERE {where} LIMIT 1", parameters).fetchone()
         return None if row is None else _profile(row)
 
     def move(self, old_path: str, new_path: str, folder: str, size: int, mtime_ns: int) -> None:
@@ -256,8 +294,9 @@ class ProfileStore:
             _forget_unused_words(db, words)
             return removed
 
-    def load_matrix(self) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """Ids (int64 [n]), paths and L2-normalised vectors (float32 [n, d]) of all photos, in id order.
+    def load_matrix(self, encoded_with: str | None = None) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """Ids (int64 [n]), paths and L2-normalised vectors (float32 [n, d]) of all photos (of those the bundle
+        `encoded_with` made, if given: another bundle's vectors are not comparable), in id order.
 
         Rows stream into one growing buffer that becomes the matrix, normalised in place: no list of every row
         and no copies of the matrix (100k x 384 loads in under a second with the matrix's own memory at peak).
@@ -267,7 +306,9 @@ class ProfileStore:
         vectors = bytearray()
         with self._reading() as db:
             cursor = db.execute(
-                "SELECT p.id, p.path, v.vector FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id ORDER BY p.id"
+                "SELECT p.id, p.path, v.vector FROM photos AS p JOIN vectors AS v ON v.photo_id = p.id "
+                "WHERE ?1 IS NULL OR p.encoded_with = ?1 ORDER BY p.id",
+                (encoded_with,),
             )
             while rows := cursor.fetchmany(4096):
                 for photo_id, path, vector in rows:
@@ -310,7 +351,7 @@ class ProfileStore:
         """Store caption vectors by photo id, in one transaction (ids forgotten meanwhile are skipped)."""
         rows = [(_blob(vector), photo_id) for photo_id, vector in vectors]
         with self._writing() as db:
-            db.executemany(_UPSERT_CAPTION_VECTOR.format(key="id"), rows)
+            db.executemany(_UPSERT_SIDE_VECTOR.format(table="caption_vectors", key="id"), rows)
 
     def word_vectors(self, words: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of these aspect words (words without one are left out)."""
@@ -347,6 +388,35 @@ class ProfileStore:
     def count(self) -> int:
         with self._reading() as db:
             return db.execute("SELECT count(*) FROM photos").fetchone()[0]
+
+    # Model bundles
+
+    def stale_paths(self, identity: str) -> set[str]:
+        """Paths of the photos whose vectors a bundle other than `identity` made: they wait to be re-encoded."""
+        with self._reading() as db:
+            return {path for (path,) in db.execute("SELECT path FROM photos WHERE encoded_with != ?", (identity,))}
+
+    def count_stale(self, identity: str) -> int:
+        """How many photos wait to be re-encoded by the bundle `identity` (see :meth:`stale_paths`)."""
+        with self._reading() as db:
+            return db.execute("SELECT count(*) FROM photos WHERE encoded_with != ?", (identity,)).fetchone()[0]
+
+    def use_bundle(self, identity: str) -> bool:
+        """Record that new profiles come from the bundle `identity`; True if that is a change.
+
+        On a change the aspect-word vectors, which the previous bundle's text encoder made and which are shared by
+        every photo with the word, are dropped in the same transaction and the next complete index run fills them
+        in again (TEXT_VECTORS_MISSING); until then queries embed the few they need. Profiles keep their vectors
+        until they are re-encoded one by one.
+        """
+        with self._writing() as db:
+            stored = db.execute("SELECT value FROM meta WHERE key = ?", (BUNDLE_IDENTITY,)).fetchone()
+            if stored is not None and stored[0] == identity:
+                return False
+            if db.execute("DELETE FROM word_vectors").rowcount:
+                db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (TEXT_VECTORS_MISSING,))
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (BUNDLE_IDENTITY, identity))
+        return True
 
     # Failures
 
@@ -433,8 +503,8 @@ class ProfileStore:
     def wipe_all(self) -> None:
         """Delete every row of every table (the schema stays)."""
         with self._writing() as db:
-            for table in ("caption_vectors", "vectors", "photos", "failures", "folders", "exclusions", "meta",
-                          "word_vectors"):
+            for table in ("caption_vectors", "visual_vectors", "vectors", "photos", "failures", "folders",
+                          "exclusions", "meta", "word_vectors"):
                 db.execute(f"DELETE FROM {table}")
 
     @staticmethod
@@ -516,7 +586,8 @@ def _under(folder: str) -> tuple[str, tuple[str, str]]:
 
 def _profile(row: Sequence) -> PhotoProfile:
     """A profile from a row of ``_SELECT_PROFILES``."""
-    _, path, folder, size, mtime_ns, content_hash, caption, aspects, vector, width, height, caption_vector = row
+    (_, path, folder, size, mtime_ns, content_hash, caption, aspects, vector, width, height, caption_vector,
+     visual_vector, encoded_with) = row
     return PhotoProfile(
         path=path,
         folder=folder,
@@ -528,8 +599,24 @@ def _profile(row: Sequence) -> PhotoProfile:
         vector=np.frombuffer(vector, dtype="<f4"),
         width=width,
         height=height,
-        caption_vector=None if caption_vector is None else np.frombuffer(caption_vector, dtype="<f4"),
+        caption_vector=_vector(caption_vector),
+        visual_vector=_vector(visual_vector),
+        encoded_with=encoded_with,
     )
+
+
+def _vector(blob: bytes | None) -> np.ndarray | None:
+    """A stored optional vector."""
+    return None if blob is None else np.frombuffer(blob, dtype="<f4")
+
+
+def _set_side_vectors(db: sqlcipher3.Connection, table: str, field: str, profiles: Sequence[PhotoProfile]) -> None:
+    """Store the profiles' optional vectors (`field`) in `table`, by path; a replaced profile without one loses the
+    old one, which belonged to what it replaced (another caption, another model)."""
+    present = [(_blob(getattr(p, field)), p.path) for p in profiles if getattr(p, field) is not None]
+    absent = [(p.path,) for p in profiles if getattr(p, field) is None]
+    db.executemany(_UPSERT_SIDE_VECTOR.format(table=table, key="path"), present)
+    db.executemany(f"DELETE FROM {table} WHERE photo_id = (SELECT id FROM photos WHERE path = ?)", absent)
 
 
 def _aspect_words(db: sqlcipher3.Connection, where: str, parameters: Sequence) -> list[str]:

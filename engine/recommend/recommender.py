@@ -15,7 +15,7 @@ from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.grid import GridLayout, grid_side, gridify, highlight_cells
 from engine.models.encoders import TextEncoder
 from engine.profile.records import PhotoProfile
-from engine.recommend.candidates import CandidateEmbedder, candidate_vectors
+from engine.recommend.candidates import CandidateEmbedder
 from engine.recommend.ranker import OnnxRanker
 from engine.recommend.retrieval import query_direction, top_w
 from engine.recommend.scorer import (
@@ -30,6 +30,9 @@ GRID_CELL = 112
 EVIDENCE_CELLS = 3
 EVIDENCE_WORDS = 3
 PROFILE_WORDS = 8
+MIN_SUPPORT = 3  # fewer photos like any candidate than this: the photos say too little to rank on
+CITE_TEMPERATURE = 0.05
+TRAINED, ZERO_SHOT = "trained ranker", "zero-shot scorer"
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,14 @@ class Recommendation:
     grid_paths: list[str]
     profile_aspects: tuple[str, ...]
     w: int
-    scorer: str  # "trained ranker" or "zero-shot"
+    scorer: str  # TRAINED or ZERO_SHOT
+    support: int | None = None  # library photos like some candidate (None: the bundle declares no threshold)
     timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def cold_start(self) -> bool:
+        """Too few of the user's photos relate to these candidates for the ranking to say much about their taste."""
+        return self.support is not None and self.support < MIN_SUPPORT
 
     def records(self) -> list[dict]:
         """The ranking as plain records {id, name, score, rank, evidence: {cells, aspect_words}} (no photo paths)."""
@@ -68,6 +77,27 @@ class Recommendation:
              "evidence": {"cells": list(r.evidence.cells), "aspect_words": list(r.evidence.aspect_words)}}
             for r in self.ranked
         ]
+
+    def as_dict(self) -> dict:
+        """The answer as plain data: who ranked, how much the photos had to say, and the ranking (no photo paths)."""
+        return {
+            "category": self.category,
+            "query": self.query,
+            "scorer": self.scorer,
+            "photos_used": len(self.grid_paths),
+            "support": self.support,
+            "cold_start": self.cold_start,
+            "profile_aspect_words": list(self.profile_aspects),
+            "ranking": self.records(),
+        }
+
+    def cold_start_note(self) -> str:
+        """What to tell the user when the photos say too little about this question ('' when they say enough)."""
+        if not self.cold_start:
+            return ""
+        few = "none" if not self.support else f"only {self.support}"
+        return (f"{few.capitalize()} of your photos look like these {self.category} items, so this ranking says little "
+                "about your taste yet; photos of such things, or a few words of what you want, will change that.")
 
     def render_grid(self, highlight: RankedItem | None = None) -> Image.Image:
         """The numbered d x d grid of the retrieved photos, in memory; optionally framing one item's cells."""
@@ -93,11 +123,17 @@ class Recommender:
         text_encoder: TextEncoder,
         ranker: OnnxRanker | None = None,
         scorer: ZeroShotScorer | None = None,
+        evidence_similarity: float | None = None,
     ):
         self.embedder = embedder
         self.text_encoder = text_encoder
         self.ranker = ranker
         self.scorer = scorer or ZeroShotScorer()
+        self.evidence_similarity = evidence_similarity  # a photo this like a candidate shows its kind of thing
+
+    def with_embedder(self, embedder: CandidateEmbedder) -> Recommender:
+        """The same models over candidates whose vectors `embedder` supplies (pictures held in memory, say)."""
+        return Recommender(embedder, self.text_encoder, self.ranker, self.scorer, self.evidence_similarity)
 
     def recommend(
         self,
@@ -116,8 +152,8 @@ class Recommender:
             raise ValueError(f"no candidates in category {category!r}")
         timings: dict[str, float] = {}
         tick = time.perf_counter()
-        cand_image, cand_text = self.embedder.image_vectors(candidates), self.embedder.text_vectors(candidates)
-        cand_vectors = candidate_vectors(cand_image, cand_text)
+        cands = self.embedder.candidate_set(candidates, matrix)
+        cand_vectors = cands.vectors
         item_vectors = cand_vectors if category_items is candidates else self.embedder.vectors(category_items)
         v_c = query_direction(item_vectors, matrix)
         timings["candidates"] = _ms(tick)
@@ -126,20 +162,21 @@ class Recommender:
         rows, relevance = top_w(matrix, v_c, w)
         grid_paths = [paths[r] for r in rows]
         profiles = {p.path: p for p in store.profiles(grid_paths)}
-        ctx = self._context([profiles[p] for p in grid_paths], matrix[rows], relevance, store)
+        ctx = self._context([profiles[p] for p in grid_paths], matrix[rows], relevance, store, cands.visual.shape[1])
         timings["retrieve"] = _ms(tick)
 
         tick = time.perf_counter()
         query_vec = self.text_encoder.encode_one(query) if query else None
         if self.ranker is not None and len(ctx.vectors):
-            ranked_by = "trained ranker"
-            answer = self.ranker.rank(ctx, v_c, cand_image, cand_text)
-            scored = _with_free_text(answer.scored, cand_vectors, query_vec, self.scorer.weights["query"])
+            ranked_by = TRAINED
+            answer = self.ranker.rank(ctx, v_c, cands)
+            cited = _cited(answer.scored, cand_vectors, ctx)
+            scored = _with_free_text(cited, cand_vectors, query_vec, self.scorer.weights["query"])
             words = [ctx.aspect_words[k] for k in np.argsort(-answer.aspect_probs, kind="stable")[:PROFILE_WORDS]]
             profile_aspects = tuple(words)
         else:
-            ranked_by = "zero-shot"
-            scored = self.scorer.score(cand_vectors, ctx, query_vec)
+            ranked_by = ZERO_SHOT
+            scored = self.scorer.score(cands, ctx, query_vec)
             profile_aspects = _profile_aspects(ctx)
         order = np.argsort(-scored.scores, kind="stable")
         ranked = [
@@ -160,16 +197,18 @@ class Recommender:
             profile_aspects=profile_aspects,
             w=w,
             scorer=ranked_by,
+            support=None if self.evidence_similarity is None else cands.support(self.evidence_similarity),
             timings_ms=timings,
         )
 
     def _context(
-        self, profiles: list[PhotoProfile], vectors: np.ndarray, relevance: np.ndarray, store: ProfileSource
+        self, profiles: list[PhotoProfile], vectors: np.ndarray, relevance: np.ndarray, store: ProfileSource, visual_dim: int
     ) -> HistoryContext:
         aspects = [tuple(p.aspects) for p in profiles]
         words = sorted({word for group in aspects for word in group})
         stored_words = store.word_vectors(words)
         dim = self.text_encoder.dim
+        visual = [_visual_vector(p, visual_dim) for p in profiles]
         return HistoryContext(
             vectors=vectors.astype(np.float32).reshape(len(profiles), dim),
             relevance=relevance,
@@ -177,6 +216,7 @@ class Recommender:
             aspects=aspects,
             aspect_words=words,
             aspect_vectors=self._text_vectors(words, [stored_words.get(word) for word in words]),
+            visual_vectors=np.stack(visual).astype(np.float32) if visual else np.zeros((0, visual_dim), np.float32),
         )
 
     def _text_vectors(self, texts: list[str], stored: list[np.ndarray | None]) -> np.ndarray:
@@ -186,6 +226,24 @@ class Recommender:
         encoded = iter(self.text_encoder.encode_cached(missing))
         rows = [next(encoded) if vector is None else vector for vector in stored]
         return np.stack(rows) if rows else np.zeros((0, self.text_encoder.dim), dtype=np.float32)
+
+
+def _visual_vector(profile: PhotoProfile, dim: int) -> np.ndarray:
+    """The photo's visual vector (zeros if it is another bundle's width, which only a stale profile could have)."""
+    vector = profile.visual_or_vector()
+    return vector if len(vector) == dim else np.zeros(dim, np.float32)
+
+
+def _cited(scored: ScoredCandidates, candidates: np.ndarray, ctx: HistoryContext) -> ScoredCandidates:
+    """The ranker's attention over the grid cells, kept where the photos also look like the candidate.
+
+    The ranker decides mostly from how densely the user's photos gather around a candidate, so the photos to cite are
+    the ones it attended to that are also among the most like it (a softmax of cosine similarity over the cells).
+    """
+    likeness = np.exp((candidates @ ctx.vectors.T) / CITE_TEMPERATURE)
+    weights = scored.cell_weights * likeness / likeness.sum(axis=1, keepdims=True)
+    weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
+    return ScoredCandidates(scored.scores, weights.astype(np.float32), scored.aspect_weights)
 
 
 def _evidence(cell_weights: np.ndarray, aspect_weights: np.ndarray, words: list[str]) -> Evidence:

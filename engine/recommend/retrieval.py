@@ -41,3 +41,25 @@ def top_w(matrix: np.ndarray, query: np.ndarray, w: int) -> tuple[np.ndarray, np
     part = np.argpartition(-sims, k - 1)[:k]
     order = part[np.argsort(-sims[part], kind="stable")]
     return order.astype(np.int64), sims[order].astype(np.float32)
+
+
+def nearest(candidates: np.ndarray, matrix: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """([n, m] cosine similarities, [n, m] library rows) of each candidate's `m` nearest photos, best first.
+
+    Retrieval per candidate: the photos most like each candidate, wherever they are in the library. With fewer
+    than `m` photos the missing places hold similarity -1 (no photo is less like anything) and row -1. One matrix
+    product over the library, then a partial sort per candidate: O(n * photos).
+    """
+    n = len(candidates)
+    sims_out = np.full((n, m), -1.0, dtype=np.float32)
+    rows_out = np.full((n, m), -1, dtype=np.int64)
+    if len(matrix) == 0 or n == 0:
+        return sims_out, rows_out
+    sims = candidates.astype(matrix.dtype, copy=False) @ matrix.T  # [n, photos]
+    k = min(m, sims.shape[1])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    top_sims = np.take_along_axis(sims, top, axis=1)
+    order = np.argsort(-top_sims, axis=1, kind="stable")
+    sims_out[:, :k] = np.take_along_axis(top_sims, order, axis=1)
+    rows_out[:, :k] = np.take_along_axis(top, order, axis=1)
+    return sims_out, rows_out

@@ -1,7 +1,8 @@
 """Zero-shot scoring of candidates against the query-conditioned profile (the spectrum triplet).
 
 Each channel compares candidates with one view of the retrieved photos: their image vectors, their captions
-and their aspect words (plus the user's optional free text). Similarities are centred across candidates, so
+and their aspect words (plus the user's optional free text); one more reads how densely the user's whole library
+gathers around each candidate (its nearest photos, `CandidateSet.neighbours`). Similarities are centred across candidates, so
 what every candidate of the category shares (the category itself) cancels and only preference remains.
 Channels are z-scored and mixed with fixed weights. The trained ranker (a later bundle component) replaces
 this scorer; it stays as the fallback for bundles without one.
@@ -12,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from engine.recommend.candidates import CandidateSet
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class HistoryContext:
     aspects: list[tuple[str, ...]]  # per photo
     aspect_words: list[str]  # unique words, in `aspect_vectors` row order
     aspect_vectors: np.ndarray  # [k, d]
+    visual_vectors: np.ndarray  # [w, v] the photos' visual vectors
 
 
 @dataclass(frozen=True)
@@ -35,21 +39,21 @@ class ScoredCandidates:
 
 @dataclass(frozen=True)
 class ZeroShotScorer:
-    """Mixes the image, caption, aspect-word and free-text channels."""
+    """Mixes the image, caption, aspect-word, library-density and free-text channels."""
 
     weights: dict[str, float] = field(
-        default_factory=lambda: {"image": 1.0, "caption": 0.5, "aspects": 0.75, "query": 2.5}
+        default_factory=lambda: {"image": 1.0, "caption": 0.5, "aspects": 0.75, "density": 1.5, "query": 2.5}
     )
     relevance_temperature: float = 0.1
     pooling_temperature: float = 0.05
+    density_temperature: float = 0.1
 
-    def score(
-        self, candidates: np.ndarray, ctx: HistoryContext, query: np.ndarray | None = None
-    ) -> ScoredCandidates:
+    def score(self, candidate_set: CandidateSet, ctx: HistoryContext, query: np.ndarray | None = None) -> ScoredCandidates:
+        candidates = candidate_set.vectors
         n, w = len(candidates), len(ctx.vectors)
         if w == 0:
             zeros = np.zeros(n, dtype=np.float32)
-            base = centred(candidates @ query)[:, 0] if query is not None else zeros
+            base = centred((candidates @ query)[:, None])[:, 0] if query is not None else zeros
             return ScoredCandidates(base, np.zeros((n, 0), np.float32), np.zeros((n, 0), np.float32))
         attention = softmax(ctx.relevance / self.relevance_temperature)
         image, image_cells = self._pooled(candidates, ctx.vectors, attention)
@@ -59,6 +63,7 @@ class ZeroShotScorer:
             self.weights["image"] * zscore(image)
             + self.weights["caption"] * zscore(caption)
             + self.weights["aspects"] * zscore(aspects)
+            + self.weights["density"] * zscore(library_density(candidate_set, self.density_temperature))
         )
         if query is not None:
             total = total + self.weights["query"] * zscore(centred((candidates @ query)[:, None])[:, 0])
@@ -81,6 +86,15 @@ class ZeroShotScorer:
         mass = word_mass(ctx, attention)
         contributions = centred(candidates @ ctx.aspect_vectors.T) * mass[None, :]  # [n, k]
         return contributions.sum(axis=1), contributions
+
+
+def library_density(candidates: CandidateSet, temperature: float) -> np.ndarray:
+    """log of the mean kernel exp(cos / T) over the library at each candidate, from its nearest photos (the rest of
+    the library adds almost nothing at a small T): how much of the user's photos gather around it."""
+    logits = candidates.neighbours[:, 0].astype(np.float64) / temperature
+    peak = logits.max(axis=1, keepdims=True)
+    total = peak[:, 0] + np.log(np.exp(logits - peak).sum(axis=1))
+    return (total - np.log(max(candidates.library_size, 1))).astype(np.float32)
 
 
 def word_mass(ctx: HistoryContext, attention: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from engine.catalog.items import CatalogItem
 from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.preprocess import PreprocessSpec, to_tensor
 from engine.models.encoders import ImageEncoder, TextEncoder
-from engine.recommend.candidates import candidate_vectors, item_text
+from engine.recommend.candidates import CandidateSet, candidate_vectors, item_text
 
 MAX_IMAGE_FILE_BYTES = 50 * 1024 * 1024
 MAX_CANDIDATE_PIXELS = 40_000_000  # below the engine's photo limit: requests decode many pictures at once
@@ -44,16 +44,19 @@ def tensor(data: bytes, spec: PreprocessSpec) -> np.ndarray:
     return to_tensor(open_oriented(io.BytesIO(data), spec.resize_size, MAX_CANDIDATE_PIXELS), spec)
 
 
+PictureVectors = tuple[np.ndarray, np.ndarray]  # a picture's (embedding, visual vector)
+
+
 class ImageVectorCache:
     """Candidate picture vectors by content digest (bounded, in memory, thread-safe): repeated catalogs are
     not decoded or encoded again."""
 
     def __init__(self, size: int = VECTOR_CACHE_SIZE):
         self.size = size
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[str, PictureVectors] = OrderedDict()
         self._lock = threading.Lock()
 
-    def lookup(self, digests: Iterable[str]) -> dict[str, np.ndarray]:
+    def lookup(self, digests: Iterable[str]) -> dict[str, PictureVectors]:
         """The cached vectors among `digests`."""
         with self._lock:
             found = {d: self._vectors[d] for d in digests if d in self._vectors}
@@ -61,7 +64,7 @@ class ImageVectorCache:
                 self._vectors.move_to_end(key)
         return found
 
-    def add(self, vectors: Mapping[str, np.ndarray]) -> None:
+    def add(self, vectors: Mapping[str, PictureVectors]) -> None:
         with self._lock:
             self._vectors.update(vectors)
             while len(self._vectors) > self.size:
@@ -70,29 +73,40 @@ class ImageVectorCache:
 
 def encode_tensors(
     encoder: ImageEncoder, tensors: Mapping[str, np.ndarray], batch_size: int = 32
-) -> dict[str, np.ndarray]:
-    """Unit vectors of preprocessed pictures, keyed as `tensors` is."""
+) -> dict[str, PictureVectors]:
+    """Unit vectors (embedding, visual) of preprocessed pictures, keyed as `tensors` is."""
     keys = list(tensors)
-    vectors: dict[str, np.ndarray] = {}
+    vectors: dict[str, PictureVectors] = {}
     for start in range(0, len(keys), batch_size):
         chunk = keys[start : start + batch_size]
-        vectors.update(zip(chunk, encoder.encode(np.stack([tensors[k] for k in chunk])).embeddings))
+        out = encoder.encode(np.stack([tensors[k] for k in chunk]))
+        vectors.update(zip(chunk, zip(out.embeddings, out.visual_or_embeddings())))
     return vectors
 
 
 class RequestEmbedder:
     """The `CandidateEmbedder` interface over pictures held in memory, looked up by item id."""
 
-    def __init__(self, text_encoder: TextEncoder, picture_vectors: Mapping[str, np.ndarray]):
+    def __init__(self, text_encoder: TextEncoder, pictures: Mapping[str, PictureVectors], visual_dim: int):
         self.text_encoder = text_encoder
-        self.picture_vectors = picture_vectors
+        self.pictures = pictures
+        self.visual_dim = visual_dim
 
     def image_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
-        zero = np.zeros(self.text_encoder.dim, dtype=np.float32)
-        return np.stack([self.picture_vectors.get(item.id, zero) for item in items])
+        return self._rows(items, 0, self.text_encoder.dim)
+
+    def visual_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
+        return self._rows(items, 1, self.visual_dim)
 
     def text_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         return self.text_encoder.encode_cached([item_text(i) for i in items])
 
     def vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         return candidate_vectors(self.image_vectors(items), self.text_vectors(items))
+
+    def candidate_set(self, items: Sequence[CatalogItem], library: np.ndarray) -> CandidateSet:
+        return CandidateSet.against(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items), library)
+
+    def _rows(self, items: Sequence[CatalogItem], which: int, dim: int) -> np.ndarray:
+        zero = np.zeros(dim, dtype=np.float32)
+        return np.stack([self.pictures[i.id][which] if i.id in self.pictures else zero for i in items])

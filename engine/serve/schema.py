@@ -78,7 +78,7 @@ class RankedCandidate(BaseModel):
 class RecommendResponse(BaseModel):
     category: str
     query: str | None
-    scorer: str = Field(description='"trained ranker" or "zero-shot".')
+    scorer: str = Field(description='"trained ranker" or "zero-shot scorer".')
     query_aspect_words: list[str] = Field(description="Aspect words of the user's photos this request retrieved.")
     ranking: list[RankedCandidate]
 
@@ -90,7 +90,7 @@ class StatusResponse(BaseModel):
     bundle_version: str
     provider: str = Field(description="The ONNX Runtime execution provider in use.")
     ranker: str
-    scorer: str = Field(description='What serves /recommend: "trained ranker" or "zero-shot".')
+    scorer: str = Field(description='What serves /recommend: "trained ranker" or "zero-shot scorer".')
 
 
 class ErrorField(BaseModel):

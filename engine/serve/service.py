@@ -11,10 +11,10 @@ from engine import __version__
 from engine.api import VisualLens
 from engine.catalog.items import CatalogItem
 from engine.imaging.decode import ImageDecodeError
+from engine.recommend.ranker import ranker_summary
+from engine.recommend.recommender import TRAINED, ZERO_SHOT
 from engine.serve.images import ImageVectorCache, RequestEmbedder, digest, encode_tensors, read_image_file, tensor
 from engine.serve.schema import RankedCandidate, RecommendRequest, RecommendResponse, StatusResponse
-
-ZERO_SHOT = "zero-shot (the bundle has no ranker)"
 
 
 class InputError(ValueError):
@@ -56,7 +56,7 @@ class LensService:
             fresh = encode_tensors(self.lens.image_encoder, tensors)
             by_digest = {**known, **fresh}
             vectors = {item_id: by_digest[key] for item_id, key in digests.items()}
-            embedder = RequestEmbedder(self.lens.text_encoder, vectors)
+            embedder = RequestEmbedder(self.lens.text_encoder, vectors, self.lens.image_encoder.visual_dim)
             rec = self.lens.recommend_items(request.category, items, request.query, embedder=embedder)
         self.cache.add(fresh)
         return RecommendResponse(
@@ -81,8 +81,8 @@ class LensService:
                 bundle=bundle.name,
                 bundle_version=bundle.version,
                 provider=self.lens.image_encoder.provider,
-                ranker=bundle.manifest.get("ranker", {}).get("summary", ZERO_SHOT),
-                scorer="trained ranker" if ranker is not None else "zero-shot",
+                ranker=ranker_summary(bundle),
+                scorer=TRAINED if ranker is not None else ZERO_SHOT,
             )
 
 

@@ -11,6 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.catalog.items import CatalogError
+from export.data.benchmark.composed import (
+    PICTURE_SOURCES,
+    ComposedConfig,
+    ComposedSimulationError,
+    generate_composed_benchmark,
+)
 from export.data.benchmark.format import BenchmarkFormatError
 from export.data.benchmark.simulate import SimulationConfig, SimulationError, generate_benchmark
 from export.data.registry import AssetFetchError
@@ -78,6 +84,40 @@ def benchmark(
     console.print(f"items per category: {sizes}; queried: {', '.join(stats['query_categories'])}")
 
 
+@app.command()
+def composed(
+    out: Path = typer.Option(..., "--out", help="Folder to create (or reuse, when already built with these options)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the simulation."),
+    train_users: int = typer.Option(ComposedConfig.train_users, "--train-users", min=0),
+    val_users: int = typer.Option(ComposedConfig.val_users, "--val-users", min=0),
+    test_users: int = typer.Option(ComposedConfig.test_users, "--test-users", min=0),
+    candidates: int = typer.Option(ComposedConfig.candidates, "--candidates", min=2, help="Candidates per query."),
+    queries_per_user: int = typer.Option(ComposedConfig.queries_per_user, "--queries-per-user", min=1),
+    photo_source: list[str] = typer.Option(
+        list(ComposedConfig.photo_sources), "--photo-source", help=f"Style of users' photos (repeatable): {', '.join(PICTURE_SOURCES)}."
+    ),
+    item_source: str = typer.Option(ComposedConfig.item_source, "--item-source", help="Style of the candidates' pictures."),
+) -> None:
+    """A prior-free benchmark: users with a taste for kinds of things, photos composed from pictures of things."""
+    config = ComposedConfig(
+        seed=seed,
+        train_users=train_users,
+        val_users=val_users,
+        test_users=test_users,
+        candidates=candidates,
+        queries_per_user=queries_per_user,
+        photo_sources=tuple(photo_source),
+        item_source=item_source,
+    )
+    with _failures(), _progress("composing photos, copying pictures") as advance:
+        bench = generate_composed_benchmark(out, config, on_progress=advance)
+    stats = bench.meta["stats"]
+    console.print(
+        f"benchmark in {out}: {len(bench.users)} users, {len(bench.queries)} queries of {candidates} candidates; "
+        f"{stats['things']} things, {stats['kinds']} kinds, {stats['photos']} photos; random Hit@3 {stats['random_hit_at_3']}"
+    )
+
+
 @contextmanager
 def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -90,6 +130,6 @@ def _progress(description: str) -> Iterator[Callable[[int, int], None]]:
 def _failures() -> Iterator[None]:
     try:
         yield
-    except (AssetFetchError, SampleBuildError, CatalogError, SimulationError, BenchmarkFormatError) as exc:
+    except (AssetFetchError, SampleBuildError, CatalogError, SimulationError, ComposedSimulationError, BenchmarkFormatError) as exc:
         console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
         raise typer.Exit(code=1) from None

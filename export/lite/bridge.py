@@ -1,4 +1,10 @@
-"""The label-semantic bridge: an image lands in the text space as a softmax-weighted mix of label embeddings."""
+"""The lite image encoder graph: a frozen classifier whose photos land in the sentence encoder's text space.
+
+Two bridges carry a photo there: the label-semantic one (a softmax-weighted mix of the embeddings of the
+classifier's 1000 label names) and the trained projection of its pooled features (`projection.py`); the
+embedding is their measured mix. The pooled features themselves, whitened and reduced, are the photo's second
+(visual) vector.
+"""
 
 from __future__ import annotations
 
@@ -21,22 +27,40 @@ def class_prompts(clean_names: list[str], template: str) -> list[str]:
     return [template.format(prompt_name(name)) for name in clean_names]
 
 
-class LabelSemanticImageEncoder(nn.Module):
-    """pixels -> (normalize(softmax(logits / T) @ L), softmax(logits)).
+class LiteImageEncoder(nn.Module):
+    """pixels -> (embedding, label_probs, visual).
 
-    `L` [classes, dim] holds the text embedding of each class, so the image embedding is
-    comparable with text-encoder embeddings of free-text queries.
+    embedding = normalize(mix * normalize(projection([pooled, logits])) + (1 - mix) * label bridge), comparable
+    with text-encoder embeddings of free text; visual = normalize((pooled - mean) @ basis).
     """
 
-    def __init__(self, classifier: nn.Module, label_embeddings: torch.Tensor, temperature: float):
+    def __init__(
+        self,
+        classifier: nn.Module,
+        label_embeddings: torch.Tensor,
+        temperature: float,
+        projection: nn.Module,
+        mix: float,
+        visual_mean: torch.Tensor,
+        visual_basis: torch.Tensor,
+    ):
         super().__init__()
         self.classifier = classifier
+        self.projection = projection
         self.register_buffer("label_embeddings", label_embeddings.float().contiguous())
+        self.register_buffer("visual_mean", visual_mean.float().contiguous())
+        self.register_buffer("visual_basis", visual_basis.float().contiguous())
         self.temperature = float(temperature)
+        self.mix = float(mix)
 
-    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.classifier(pixel_values)
-        return bridge_embedding(logits, self.label_embeddings, self.temperature), logits.softmax(dim=-1)
+    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        pooled = self.classifier.features(pixel_values)
+        logits = self.classifier._fc(pooled)
+        trained = nn.functional.normalize(self.projection(torch.cat([pooled, logits], dim=-1)), dim=-1)
+        label = bridge_embedding(logits, self.label_embeddings, self.temperature)
+        embedding = nn.functional.normalize(self.mix * trained + (1.0 - self.mix) * label, dim=-1)
+        visual = nn.functional.normalize((pooled - self.visual_mean) @ self.visual_basis, dim=-1)
+        return embedding, logits.softmax(dim=-1), visual
 
 
 def bridge_embedding(logits: torch.Tensor, label_embeddings: torch.Tensor, temperature: float) -> torch.Tensor:

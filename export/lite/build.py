@@ -1,25 +1,31 @@
-"""Build the offline `lite` model bundle: real pretrained weights -> ONNX encoders + labels + manifest."""
+"""Build the offline `lite` model bundle: real pretrained weights and a trained bridge -> ONNX encoders + manifest."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 from rich.progress import Progress
 
 from engine.imaging.preprocess import PreprocessSpec
-from export.bundle_io import staged_bundle, step
-from export.lite.bridge import PROMPT_TEMPLATES, LabelSemanticImageEncoder, class_prompts
+from export.bundle_io import counted_step, staged_bundle, step
+from export.data.compose import background_paths
+from export.data.pairs import pictures as captioned_pictures
+from export.lite.bridge import PROMPT_TEMPLATES, LiteImageEncoder, bridge_embedding, class_prompts
+from export.lite.bridge_fit import FittedBridge, RealPhotoProbe, fit_bridge
+from export.lite.corpus import FeatureExtractor, view_features
 from export.lite.efficientnet_lite import INPUT_SIZE, load_efficientnet_lite0
 from export.lite.imagenet_labels import label_entries, load_imagenet_classes
 from export.lite.licenses import licenses_text
 from export.lite.manifest import (
     IMAGE_ENCODER_FILE,
-    LABELS_FILE,
     LICENSES_FILE,
     TEXT_ENCODER_FILE,
     TOKENIZER_FILE,
+    VOCABULARY_FILE,
+    VOCABULARY_VECTORS_FILE,
     build_manifest,
 )
 from export.lite.minilm import (
@@ -32,8 +38,10 @@ from export.lite.minilm import (
 )
 from export.lite.onnx_export import export_image_encoder, export_text_encoder
 from export.lite.parity import check_parity
+from export.lite.ranker_stage import train_ranker_into
 from export.lite.sample_inputs import PARITY_TEXTS, PROBE_QUERIES, photo_batch, write_sample_photos
 from export.lite.temperature import choose_temperature
+from export.lite.vocabulary import build_vocabulary
 from export.lite.wordnet_parents import open_wordnet
 
 MANIFEST_FILE = "manifest.json"
@@ -43,10 +51,17 @@ PREPROCESS = PreprocessSpec(
 )
 
 
-def build_lite_bundle(out: Path, force: bool = False, progress: Progress | None = None) -> Path:
-    """Build the bundle into `out.partial`, then move it to `out` (replacing an old one only with `force`)."""
+def build_lite_bundle(out: Path, force: bool = False, progress: Progress | None = None, ranker: bool = True) -> Path:
+    """Build the bundle into `out.partial`, then move it to `out` (replacing an old one only with `force`).
+
+    With `ranker` (the default) the bundle also gets its trained ranker (`ranker_stage`); without, it serves
+    the zero-shot scorer.
+    """
+    progress = progress or Progress(disable=True)
     with staged_bundle(out, force, prefix="visuallens-lite-") as (partial, work):
-        _build_into(partial, work, progress or Progress(disable=True))
+        _build_into(partial, work, progress)
+        if ranker:
+            train_ranker_into(partial, work, progress)
     return Path(out)
 
 
@@ -60,7 +75,6 @@ def _build_into(folder: Path, work: Path, progress: Progress) -> None:
     with step(progress, "label parents (WordNet)"):
         classes = load_imagenet_classes()
         labels = label_entries(classes, open_wordnet(work / "nltk_data"))
-        (folder / LABELS_FILE).write_text(json.dumps({"labels": labels}, ensure_ascii=False, indent=1))
 
     with step(progress, "embed labels", total=len(PROMPT_TEMPLATES)) as advance:
         clean_names = [cls.name for cls in classes]
@@ -74,16 +88,39 @@ def _build_into(folder: Path, work: Path, progress: Progress) -> None:
         photos = write_sample_photos(work / "photos")
         pixels = photo_batch(photos, PREPROCESS)
         with torch.inference_mode():
-            logits = classifier(pixels)
+            pooled = classifier.features(pixels)
+            logits = classifier._fc(pooled)
+        probe = RealPhotoProbe(
+            inputs=torch.cat([pooled, logits], dim=-1).numpy(),
+            logits=logits.numpy(),
+            photo_names=list(photos),
+            query_embeddings=embed_texts(text_encoder, tokenizer, list(PROBE_QUERIES)).numpy(),
+            relevant=list(PROBE_QUERIES.values()),
+        )
         best, scores = choose_temperature(
-            logits,
-            label_embeddings,
-            list(photos),
-            embed_texts(text_encoder, tokenizer, list(PROBE_QUERIES)),
-            list(PROBE_QUERIES.values()),
+            logits, label_embeddings, probe.photo_names, torch.from_numpy(probe.query_embeddings), probe.relevant
         )
 
-    image_encoder = LabelSemanticImageEncoder(classifier, label_embeddings, best.temperature).eval()
+    with counted_step(progress, "captioned pictures: compose and featurise") as report:
+        pictures = captioned_pictures()
+        extractor = FeatureExtractor(classifier, PREPROCESS, work)
+        views = view_features(pictures, extractor, background_paths(), on_progress=report)
+
+    with step(progress, "train the bridge"):
+        fitted = fit_bridge(
+            pictures,
+            views,
+            embed=lambda texts: embed_texts(text_encoder, tokenizer, texts).numpy(),
+            label_bridge=lambda logits: bridge_embedding(torch.from_numpy(logits), label_embeddings, best.setting).numpy(),
+            probe=probe,
+        )
+
+    with step(progress, "describer vocabulary"):
+        names, vectors = build_vocabulary(pictures, labels, lambda texts: embed_texts(text_encoder, tokenizer, texts).numpy())
+        (folder / VOCABULARY_FILE).write_text(json.dumps(names, ensure_ascii=False, indent=1), encoding="utf-8")
+        np.save(folder / VOCABULARY_VECTORS_FILE, vectors)
+
+    image_encoder = _image_encoder(classifier, label_embeddings, best.setting, fitted)
     with step(progress, "export image encoder"):
         export_image_encoder(image_encoder, pixels[:2], folder / IMAGE_ENCODER_FILE)
 
@@ -114,5 +151,18 @@ def _build_into(folder: Path, work: Path, progress: Progress) -> None:
             minilm_package=minilm_package,
             image_parity=image_parity,
             text_parity=text_parity,
+            bridge=fitted,
         )
         (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+
+
+def _image_encoder(classifier, label_embeddings: torch.Tensor, temperature: float, fitted: FittedBridge) -> LiteImageEncoder:
+    return LiteImageEncoder(
+        classifier,
+        label_embeddings,
+        temperature,
+        fitted.projection,
+        fitted.mix,
+        torch.from_numpy(fitted.visual_mean),
+        torch.from_numpy(fitted.visual_basis),
+    ).eval()

@@ -85,7 +85,7 @@ class MBConvBlock(nn.Module):
 
 
 class EfficientNetLite(nn.Module):
-    """EfficientNet-Lite classifier; `forward` returns ImageNet logits [batch, 1000]."""
+    """EfficientNet-Lite classifier; `forward` returns ImageNet logits [batch, 1000], `features` the pooled head."""
 
     def __init__(self, stages: tuple[StageArgs, ...] = LITE0_STAGES, image_size: int = INPUT_SIZE):
         super().__init__()
@@ -105,12 +105,15 @@ class EfficientNetLite(nn.Module):
         self._fc = nn.Linear(HEAD_CHANNELS, NUM_CLASSES)
         self.act = nn.ReLU6()
 
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+    def features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """The globally pooled 1280-channel head activations [batch, 1280] the classifier reads."""
         x = self.act(self._bn0(self._conv_stem(pixel_values)))
         for block in self._blocks:
             x = block(x)
-        x = self.act(self._bn1(self._conv_head(x)))
-        return self._fc(x.mean(dim=(2, 3)))
+        return self.act(self._bn1(self._conv_head(x))).mean(dim=(2, 3))
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self._fc(self.features(pixel_values))
 
 
 def load_efficientnet_lite0(weights: Path | None = None) -> EfficientNetLite:

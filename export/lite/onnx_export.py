@@ -42,15 +42,18 @@ def export_onnx(
     onnx.checker.check_model(str(path), full_check=True)
 
 
+IMAGE_OUTPUTS = ("embedding", "label_probs", "visual")
+
+
 def export_image_encoder(model: nn.Module, pixel_values: torch.Tensor, path: Path) -> None:
-    """`pixel_values` [batch,3,224,224] -> `embedding` [batch,384], `label_probs` [batch,1000]."""
+    """`pixel_values` [batch,3,224,224] -> `embedding` [batch,384], `label_probs` [batch,1000], `visual` [batch,V]."""
     export_onnx(
         model,
         (pixel_values,),
         path,
         input_names=["pixel_values"],
-        output_names=["embedding", "label_probs"],
-        dynamic_axes={name: {0: "batch"} for name in ("pixel_values", "embedding", "label_probs")},
+        output_names=list(IMAGE_OUTPUTS),
+        dynamic_axes={name: {0: "batch"} for name in ("pixel_values", *IMAGE_OUTPUTS)},
     )
 
 

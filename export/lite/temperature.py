@@ -13,14 +13,14 @@ TEMPERATURE_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.5, 2.0)
 
 @dataclass(frozen=True)
 class RetrievalScore:
-    """Retrieval quality of one temperature.
+    """Retrieval quality of one setting (a bridge temperature, or a trained/label mix).
 
     `text_to_image`: queries whose relevant photos all outrank the others; `image_to_text`:
     photos whose best-matching query is one of theirs; `mean_margin`: mean over queries of
     (lowest relevant similarity - highest irrelevant similarity).
     """
 
-    temperature: float
+    setting: float
     text_to_image: int
     image_to_text: int
     mean_margin: float
@@ -42,6 +42,17 @@ def score_temperature(
 ) -> RetrievalScore:
     """Score one temperature; `relevant[i]` names the photos query `i` should retrieve."""
     images = bridge_embedding(logits, label_embeddings, temperature)
+    return retrieval_score(images, photo_names, query_embeddings, relevant, temperature)
+
+
+def retrieval_score(
+    images: torch.Tensor,
+    photo_names: list[str],
+    query_embeddings: torch.Tensor,
+    relevant: list[frozenset[str]],
+    setting: float,
+) -> RetrievalScore:
+    """How well photo embeddings `images` answer the probe queries (`setting` labels the result)."""
     sims = query_embeddings @ images.T  # [queries, photos]
     is_relevant = torch.tensor([[name in rel for name in photo_names] for rel in relevant])
     lowest_relevant = sims.masked_fill(~is_relevant, float("inf")).min(dim=1).values
@@ -49,7 +60,7 @@ def score_temperature(
     margins = lowest_relevant - highest_other
     best_query = sims.argmax(dim=0)
     image_to_text = int(is_relevant[best_query, torch.arange(len(photo_names))].sum())
-    return RetrievalScore(temperature, int((margins > 0).sum()), image_to_text, float(margins.mean()))
+    return RetrievalScore(setting, int((margins > 0).sum()), image_to_text, float(margins.mean()))
 
 
 def choose_temperature(

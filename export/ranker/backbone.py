@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from transformers import BertConfig, BertModel
+from transformers.utils import logging as transformers_logging
 
 from export.lite.minilm import extract_minilm
 
@@ -17,8 +20,21 @@ def minilm_backbone(layers: int, model_dir: Path | None = None) -> BertModel:
     if model_dir is None:
         with tempfile.TemporaryDirectory(prefix="visuallens-minilm-") as tmp:
             return minilm_backbone(layers, extract_minilm(Path(tmp)))
-    model = BertModel.from_pretrained(model_dir, local_files_only=True, attn_implementation="eager", add_pooling_layer=False)
+    with _quiet_transformers():  # it reports the unused pooler weights, which this backbone drops on purpose
+        model = BertModel.from_pretrained(
+            model_dir, local_files_only=True, attn_implementation="eager", add_pooling_layer=False
+        )
     return _truncated(model, layers)
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    previous = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(previous)
 
 
 def tiny_backbone(layers: int = 2, seed: int = 0) -> BertModel:

@@ -16,19 +16,9 @@ from engine.models.bundle import BundleError, load_bundle
 from export.bundle_io import BundleExistsError
 from export.data.benchmark.format import BenchmarkFormatError, load_benchmark
 from export.lite.parity import ParityError
-from export.ranker.evaluate import MethodResult, first_relevant_ranks, torch_scores
-from export.ranker.examples import ExampleBuilder
+from export.ranker.eval_report import Report, add_ablations, add_bridge, add_curves, add_main_table
 from export.ranker.features import embed_benchmark
-from export.ranker.pipeline import Recipe, fit, write_ranker_bundle
-from export.ranker.report import (
-    ablation_plot,
-    as_json,
-    curve_plot,
-    markdown_table,
-    rich_table,
-    write_json,
-)
-from export.ranker.study import ablations, candidates_curve, history_curve, main_table
+from export.ranker.pipeline import Recipe, fit, validation_metrics, write_ranker_bundle
 from export.ranker.train import TrainConfig
 
 console = Console()
@@ -61,10 +51,7 @@ def train_command(
         result = fit(bench, features, recipe, log, accelerator)
         if not accelerator.is_main_process:
             return
-        builder = ExampleBuilder(bench, features, recipe.view)
-        val = [builder.build(q) for q in bench.split("val")]
-        ranks = first_relevant_ranks(torch_scores(result.model, val), val)
-        metrics = {key: metric.mean for key, metric in MethodResult("val", ranks).metrics().items()}
+        metrics, val = validation_metrics(bench, features, result.model, recipe)
         folder, parity = write_ranker_bundle(source, out, result, val[:8], recipe, bench, {"val": metrics}, force)
     minutes = (time.perf_counter() - start) / 60
     size = (folder / "ranker.onnx").stat().st_size / 1e6
@@ -78,6 +65,9 @@ def eval_command(
     benchmark: Path = BENCHMARK,
     bundle: Path = typer.Option(..., "--bundle", help="A bundle with a trained ranker (from `train`)."),
     report: Path = typer.Option(..., "--report", help="Folder for report.md, report.json and the plots."),
+    cross: list[str] = typer.Option(
+        [], "--cross", help="NAME=FOLDER: another benchmark scored as its own table (cross-source; repeatable)."
+    ),
     with_ablations: bool = typer.Option(True, "--ablations/--no-ablations", help="Train and score each ablation."),
     only: list[str] = typer.Option([], "--ablation", help="Run only this ablation (repeatable; default: all)."),
     with_curves: bool = typer.Option(True, "--curves/--no-curves", help="MRR vs history length and candidates."),
@@ -88,46 +78,47 @@ def eval_command(
     ),
     cache: Path | None = CACHE,
 ) -> None:
-    """The paper's table on the test users (Hit@1/3/10, MRR, 95% bootstrap CIs), ablations and curves."""
+    """The paper's table on the test users (Hit@1/3/10, MRR, 95% bootstrap CIs, share of the random -> oracle gap
+    closed), what the photos add, ablations, cross-source tables, the bridge and the curves."""
     with _errors():
+        targets = [_named(item) for item in cross]
         bench, source = load_benchmark(benchmark), load_bundle(bundle)
         features = _features(bench, source, cache, True)
         report.mkdir(parents=True, exist_ok=True)
-        results = main_table(bench, features, source)
-        console.print(rich_table(f"{len(bench.split('test'))} test queries", results))
-        payload = {"main": as_json(results)}
-        sections = [f"## Main table ({len(bench.split('test'))} test queries)\n\n{markdown_table(results)}"]
+        out = Report("VisualLens ranker evaluation")
+        ref = add_main_table(out, "Main table", bench, features, source, console.print)
         if with_ablations:
-            recorded = source.manifest.get("ranker", {}).get("recipe", {})
-            recipe = Recipe(
-                backbone_layers=recorded.get("backbone_layers", 2),
-                refine_rounds=refine_rounds or recorded.get("refine_rounds", Recipe().refine_rounds),
-                train=TrainConfig(epochs=epochs or recorded.get("train", {}).get("epochs", TrainConfig().epochs)),
-            )
-            rows = ablations(bench, features, recipe, console.print, only)
-            console.print(rich_table("Ablations", rows))
-            ablation_plot(rows, report / "ablations.png")
-            payload["ablations"] = as_json(rows)
-            sections.append(f"## Ablations\n\n{markdown_table(rows)}\n\n![ablations](ablations.png)")
+            add_ablations(out, bench, features, _ablation_recipe(source, epochs, refine_rounds), ref, report,
+                          console.print, tuple(only))
+        for name, folder in targets:
+            other = load_benchmark(folder)
+            add_main_table(out, f"Cross-source: {name}", other, _features(other, source, cache, True), source, console.print)
+        add_bridge(out, source)
         if with_curves:
-            for name, label, curve in (
-                ("history", "photos in the user's history", _history_curve(bench, features, source, long_histories, cache)),
-                ("candidates", "candidates per query", candidates_curve(bench, features, source)),
-            ):
-                curve_plot(curve, label, report / f"mrr_vs_{name}.png")
-                payload[f"mrr_vs_{name}"] = {m: {x: vars(v) for x, v in pts.items()} for m, pts in curve.items()}
-                sections.append(f"## MRR vs {label}\n\n![mrr vs {name}](mrr_vs_{name}.png)")
-        write_json(report / "report.json", payload)
-        (report / "report.md").write_text("# VisualLens ranker evaluation\n\n" + "\n\n".join(sections) + "\n", "utf-8")
+            long_bench = None
+            if long_histories is not None:
+                loaded = load_benchmark(long_histories)
+                long_bench = (loaded, _features(loaded, source, cache, True))
+            add_curves(out, bench, features, source, report, long_bench)
+        out.write(report)
     console.print(f"report written to {report}")
 
 
-def _history_curve(bench, features, bundle, long_histories: Path | None, cache: Path | None):
-    """On `long_histories` when given (histories of 500 photos), else on the benchmark (lengths capped)."""
-    if long_histories is None:
-        return history_curve(bench, features, bundle)
-    long_bench = load_benchmark(long_histories)
-    return history_curve(long_bench, _features(long_bench, bundle, cache, True), bundle)
+def _named(item: str) -> tuple[str, Path]:
+    name, sep, folder = item.partition("=")
+    if not sep or not name or not folder:
+        raise typer.BadParameter(f"--cross takes NAME=FOLDER, got {item!r}")
+    return name, Path(folder)
+
+
+def _ablation_recipe(bundle, epochs: int, refine_rounds: int) -> Recipe:
+    """The bundle's recorded recipe, with the epochs and refinement rounds overridden when asked."""
+    recorded = bundle.manifest.get("ranker", {}).get("recipe", {})
+    return Recipe(
+        backbone_layers=recorded.get("backbone_layers", 2),
+        refine_rounds=refine_rounds or recorded.get("refine_rounds", Recipe().refine_rounds),
+        train=TrainConfig(epochs=epochs or recorded.get("train", {}).get("epochs", TrainConfig().epochs)),
+    )
 
 
 def _features(bench, bundle, cache: Path | None, show: bool):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from engine.metrics import bootstrap_ci
-from engine.recommend.ranker import OnnxRanker
 from engine.recommend.candidates import candidate_vectors
+from engine.recommend.ranker import OnnxRanker
 from engine.recommend.scorer import ZeroShotScorer
+from export.data.benchmark.format import Benchmark
 from export.ranker.examples import QueryExample
 from export.ranker.train import predict
 
@@ -36,9 +37,30 @@ class MethodResult:
     ranks: np.ndarray
 
     def metrics(self, resamples: int = 1000) -> dict[str, Metric]:
+        return {key: Metric(float(v.mean()), *bootstrap_ci(v, n_resamples=resamples)) for key, v in self.per_query().items()}
+
+    def per_query(self) -> dict[str, np.ndarray]:
+        """Each query's Hit@k (0/1) and reciprocal rank."""
         per_query = {f"hit@{k}": (self.ranks <= k).astype(float) for k in KS}
         per_query["mrr"] = 1.0 / self.ranks
-        return {key: Metric(float(v.mean()), *bootstrap_ci(v, n_resamples=resamples)) for key, v in per_query.items()}
+        return per_query
+
+
+def paired_difference(a: MethodResult, b: MethodResult, resamples: int = 1000) -> dict[str, Metric]:
+    """`a` minus `b` on the same queries, per metric, with a bootstrap interval of the per-query differences."""
+    if len(a.ranks) != len(b.ranks):
+        raise ValueError(f"{a.name} and {b.name} were scored on different queries")
+    ours, theirs = a.per_query(), b.per_query()
+    return {
+        key: Metric(float((ours[key] - theirs[key]).mean()), *bootstrap_ci(ours[key] - theirs[key], n_resamples=resamples))
+        for key in ours
+    }
+
+
+def gap_closed(result: MethodResult, random: MethodResult, oracle: MethodResult, key: str = "hit@3") -> float:
+    """The share of the way from random to the true-taste oracle that `result` covers on `key`."""
+    low, high = random.metrics()[key].mean, oracle.metrics()[key].mean
+    return (result.metrics()[key].mean - low) / (high - low) if high > low else float("nan")
 
 
 def first_relevant_ranks(scores: Sequence[np.ndarray], examples: Sequence[QueryExample]) -> np.ndarray:
@@ -48,6 +70,22 @@ def first_relevant_ranks(scores: Sequence[np.ndarray], examples: Sequence[QueryE
         best = s[ex.labels > 0].max()
         ranks.append(1 + int((s[ex.labels == 0] >= best).sum()))
     return np.array(ranks)
+
+
+def oracle_scores(bench: Benchmark, examples: Sequence[QueryExample], seed: int = 0) -> list[np.ndarray]:
+    """The true-taste oracle: each candidate's utility under the user's hidden liked aspects and weights (the
+    simulator's truth, which no model sees), combined as the simulator does (`meta["utility"]`: "max" or "sum");
+    ties are broken at random. It cannot foresee the noise in the user's choice, so it is the ceiling to beat."""
+    queries = {query.id: query for query in bench.queries}
+    combine = max if bench.meta.get("utility") == "max" else sum
+    rng = np.random.default_rng(seed)
+    scores = []
+    for ex in examples:
+        user = bench.users[queries[ex.query_id].user_id]
+        liked = dict(zip(user.liked, user.liked_weights))
+        utility = [combine([liked[t] for t in bench.items[c].tags if t in liked] or [0.0]) for c in ex.candidate_ids]
+        scores.append(np.asarray(utility, np.float64) + 1e-9 * rng.random(len(utility)))
+    return scores
 
 
 def random_scores(examples: Sequence[QueryExample], seed: int = 0) -> list[np.ndarray]:
@@ -63,16 +101,12 @@ def clip_style_scores(examples: Sequence[QueryExample]) -> list[np.ndarray]:
 def zero_shot_scores(examples: Sequence[QueryExample]) -> list[np.ndarray]:
     """The engine's fallback scorer over the same retrieved profile."""
     scorer = ZeroShotScorer()
-    return [scorer.score(_items(ex), ex.context).scores for ex in examples]
+    return [scorer.score(ex.candidates, ex.context).scores for ex in examples]
 
 
 def onnx_scores(ranker: OnnxRanker, examples: Sequence[QueryExample]) -> list[np.ndarray]:
     """The served path: the bundle's ranker.onnx through the engine, one call per query."""
-    return [
-        ranker.rank(ex.context, ex.feeds["category"], ex.feeds["candidate_image"], ex.feeds["candidate_text"])
-        .scored.scores
-        for ex in examples
-    ]
+    return [ranker.rank(ex.context, ex.feeds["category"], ex.candidates).scored.scores for ex in examples]
 
 
 def torch_scores(model: torch.nn.Module, examples: Sequence[QueryExample]) -> list[np.ndarray]:
@@ -86,7 +120,7 @@ def shuffled_cells(examples: Sequence[QueryExample], seed: int = 0) -> list[Quer
     for ex in examples:
         order = rng.permutation(len(ex.feeds["photo_mask"]))
         feeds = {k: (v[order] if k.startswith("photo_") else v) for k, v in ex.feeds.items()}
-        out.append(QueryExample(ex.query_id, feeds, ex.labels, ex.candidate_ids, ex.words, ex.history_mean, ex.context))
+        out.append(replace(ex, feeds=feeds))
     return out
 
 

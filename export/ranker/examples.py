@@ -1,20 +1,21 @@
 """Benchmark queries -> the ranker's inputs, built exactly as the engine builds them at recommendation time.
 
-For each query: the category direction from the category's items and the user's history, the top-w history
-photos (or w random ones, for the "w/o retrieval" ablation), their spectrum profiles as the engine's
-`HistoryContext`, and `engine.recommend.ranker.ranker_feeds`. Ablations that hide a part of the profile zero
-it here, so one flag changes both training and evaluation.
+For each query: the category direction from its candidates and the user's history (as the engine serves a
+catalog), the top-w history photos and each candidate's nearest library photos (or random ones, for the "w/o
+retrieval" ablation), their spectrum profiles as the engine's `HistoryContext` and `CandidateSet`, and
+`engine.recommend.ranker.ranker_feeds`.
+Ablations that hide a part of the profile zero it here, so one flag changes both training and evaluation.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.recommend.candidates import candidate_vectors
+from engine.recommend.candidates import NEIGHBOURS, CandidateSet, candidate_vectors
 from engine.recommend.ranker import ranker_feeds
 from engine.recommend.retrieval import query_direction, top_w, unit
 from engine.recommend.scorer import HistoryContext
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
 class ProfileView:
     """Which parts of the spectrum profile the ranker sees (the paper's ablations)."""
 
-    retrieval: str = "top"  # "top": top-w by the category direction; "random": w random history photos
+    retrieval: str = "top"  # "top": top-w by the category direction and each candidate's nearest photos;
+    # "random": w random history photos, and each candidate's similarities to as many random ones
     photos: bool = True  # False: the ranker sees no history at all (an item-prior control)
     captions: bool = True
     aspects: bool = True
@@ -50,6 +52,7 @@ class QueryExample:
     words: tuple[str, ...]  # aspect words, in `feeds["aspect_vectors"]` order
     history_mean: np.ndarray  # [d] the mean of all the user's photo vectors (the CLIP-style baseline)
     context: HistoryContext
+    candidates: CandidateSet
 
 
 class ExampleBuilder:
@@ -59,33 +62,40 @@ class ExampleBuilder:
         self.bench = bench
         self.features = features
         self.view = view
-        items = features.item_rows
-        self._category_rows: dict[str, list[int]] = {}
-        for item in bench.items.values():
-            self._category_rows.setdefault(item.category, []).append(items[item.id])
 
-    def build(self, query: BenchQuery, history_limit: int | None = None, seed: int = 0) -> QueryExample:
+    def build(
+        self, query: BenchQuery, history_limit: int | None = None, seed: int = 0, names_only: bool = False
+    ) -> QueryExample:
+        """The query's example; `names_only` reads the candidates as a catalog without descriptions lists them."""
         f, view = self.features, self.view
         history = [f.photos.rows[str(p)] for p in self.bench.users[query.user_id].history]
         rng = np.random.default_rng([seed, _stable_hash(query.id)])
         if history_limit is not None and history_limit < len(history):
             history = sorted(rng.choice(history, history_limit, replace=False).tolist())
         library = f.photos.vectors[history]
-        category_rows = self._category_rows[query.category]
-        category_items = candidate_vectors(f.item_image[category_rows], f.item_text[category_rows])
+        cand_rows = [f.item_rows[c] for c in query.candidates]
+        image, visual = f.item_image[cand_rows], f.item_visual[cand_rows]
+        text = (f.item_name if names_only else f.item_text)[cand_rows]
+        category_items = candidate_vectors(image, text)  # as the engine serves a catalog: its items define v_c
         v_c = query_direction(category_items, library)
         if view.retrieval == "top":
             picked, relevance = top_w(library, v_c, view.w)
+            candidates = CandidateSet.against(image, text, visual, library)
         else:
             picked = rng.permutation(len(history))[: view.w]
             relevance = (library[picked] @ v_c).astype(np.float32)
+            sample = rng.permutation(len(history))[:NEIGHBOURS]
+            candidates = CandidateSet.against(image, text, visual, library[sample])
+            rows = np.where(candidates.neighbour_rows < 0, -1, sample[candidates.neighbour_rows])
+            candidates = replace(candidates, neighbour_rows=rows)
         rows = [history[i] for i in picked]
         context = self._context(rows, relevance)
-        cand_rows = [f.item_rows[c] for c in query.candidates]
-        feeds = ranker_feeds(context, v_c, f.item_image[cand_rows], f.item_text[cand_rows])
+        feeds = ranker_feeds(context, v_c, candidates)
         if not view.photos:
-            for name in ("photo_image", "photo_caption", "photo_aspect", "photo_relevance", "aspect_mask"):
+            for name in ("photo_image", "photo_caption", "photo_aspect", "photo_visual", "photo_relevance", "aspect_mask"):
                 feeds[name] = np.zeros_like(feeds[name])
+            feeds["candidate_neighbours"] = np.full_like(feeds["candidate_neighbours"], -1.0)
+            feeds["library_size"] = np.ones_like(feeds["library_size"])
             feeds["category"] = category_items.mean(axis=0)
         if not view.captions:
             feeds["photo_caption"] = np.zeros_like(feeds["photo_caption"])
@@ -101,6 +111,7 @@ class ExampleBuilder:
             words=tuple(context.aspect_words),
             history_mean=unit(library.mean(axis=0)),
             context=context,
+            candidates=candidates,
         )
 
     def _context(self, rows: list[int], relevance: np.ndarray) -> HistoryContext:
@@ -116,6 +127,7 @@ class ExampleBuilder:
             aspects=aspects,
             aspect_words=words,
             aspect_vectors=self.features.words(words),
+            visual_vectors=photos.visual_vectors[rows].reshape(len(rows), photos.visual_vectors.shape[1]),
         )
 
 

@@ -37,6 +37,7 @@ class PhotoFeatures:
     rows: dict[str, int]
     vectors: np.ndarray  # [P, d]
     caption_vectors: np.ndarray  # [P, d]
+    visual_vectors: np.ndarray  # [P, v]
     captions: list[str]
     aspects: list[tuple[str, ...]]
 
@@ -48,7 +49,9 @@ class BenchmarkFeatures:
     photos: PhotoFeatures
     item_rows: dict[str, int]
     item_image: np.ndarray  # [I, d]
-    item_text: np.ndarray  # [I, d]
+    item_text: np.ndarray  # [I, d] name and description, as the engine reads a catalog item
+    item_name: np.ndarray  # [I, d] the name alone (an item whose catalog gives no description)
+    item_visual: np.ndarray  # [I, v]
     word_rows: dict[str, int]
     word_vectors: np.ndarray  # [V, d]
 
@@ -64,7 +67,7 @@ def embed_benchmark(
     text_encoder = TextEncoder(bundle, threads=threads)
     photos = _photo_features(bench.photos(), bundle, image_encoder, text_encoder, cache_dir, on_progress)
     items = list(bench.items.values())
-    catalog = [CatalogItem(id=i.id, name=i.name, category=i.category, image=i.image) for i in items]
+    catalog = [CatalogItem(id=i.id, name=i.name, category=i.category, image=i.image, description=i.description) for i in items]
     embedder = CandidateEmbedder(image_encoder, text_encoder)
     vocabulary = sorted({word for group in photos.aspects for word in group})
     return BenchmarkFeatures(
@@ -72,6 +75,8 @@ def embed_benchmark(
         item_rows={item.id: row for row, item in enumerate(items)},
         item_image=embedder.image_vectors(catalog),
         item_text=embedder.text_vectors(catalog),
+        item_name=text_encoder.encode([i.name for i in items]),
+        item_visual=embedder.visual_vectors(catalog),
         word_rows={word: row for row, word in enumerate(vocabulary)},
         word_vectors=text_encoder.encode(vocabulary),
     )
@@ -96,7 +101,7 @@ def _photo_features(
             images = list(pool.map(lambda item: open_oriented(item[0], spec.resize_size), chunk))
             encoded = image_encoder.encode(np.stack([to_tensor(img, spec) for img in images]))
             descriptions = describer.describe_batch(images, encoded)
-            cache.add([h for _, h in chunk], encoded.embeddings, descriptions)
+            cache.add([h for _, h in chunk], encoded.embeddings, encoded.visual_or_embeddings(), descriptions)
             if on_progress:
                 on_progress(min(start + BATCH, len(todo)), len(todo))
     cache.save()
@@ -106,35 +111,38 @@ def _photo_features(
         rows={str(p): i for i, p in enumerate(paths)},
         vectors=cache.vectors[rows],
         caption_vectors=text_encoder.encode(captions),
+        visual_vectors=cache.visual[rows],
         captions=captions,
         aspects=[cache.aspects[r] for r in rows],
     )
 
 
 class _ProfileCache:
-    """Image vectors, captions and aspect words by content hash, in one `.npz` + one `.json` per bundle."""
+    """Image and visual vectors, captions and aspect words by content hash, in two `.npy` + one `.json` per bundle."""
 
     def __init__(self, folder: Path):
         self.folder = folder
-        meta_path, vectors_path = folder / "profiles.json", folder / "vectors.npy"
-        if meta_path.is_file() and vectors_path.is_file():
+        meta_path, vectors_path, visual_path = folder / "profiles.json", folder / "vectors.npy", folder / "visual.npy"
+        if meta_path.is_file() and vectors_path.is_file() and visual_path.is_file():
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            self.vectors = np.load(vectors_path)
+            self.vectors, self.visual = np.load(vectors_path), np.load(visual_path)
             self.captions, self.aspects = meta["captions"], [tuple(a) for a in meta["aspects"]]
             self.rows = {h: i for i, h in enumerate(meta["hashes"])}
         else:
-            self.vectors, self.captions, self.aspects, self.rows = None, [], [], {}
+            self.vectors, self.visual, self.captions, self.aspects, self.rows = None, None, [], [], {}
 
-    def add(self, hashes: list[str], vectors: np.ndarray, descriptions: list) -> None:
+    def add(self, hashes: list[str], vectors: np.ndarray, visual: np.ndarray, descriptions: list) -> None:
         for digest, description in zip(hashes, descriptions):
             self.rows[digest] = len(self.captions)
             self.captions.append(description.caption)
             self.aspects.append(tuple(description.aspects))
         self.vectors = vectors if self.vectors is None else np.concatenate([self.vectors, vectors])
+        self.visual = visual if self.visual is None else np.concatenate([self.visual, visual])
 
     def save(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         hashes = sorted(self.rows, key=self.rows.get)
         meta = {"hashes": hashes, "captions": self.captions, "aspects": [list(a) for a in self.aspects]}
-        np.save(self.folder / "vectors.npy", self.vectors if self.vectors is not None else np.zeros((0, 0)))
+        for name, array in (("vectors", self.vectors), ("visual", self.visual)):
+            np.save(self.folder / f"{name}.npy", array if array is not None else np.zeros((0, 0), np.float32))
         (self.folder / "profiles.json").write_text(json.dumps(meta), encoding="utf-8")

@@ -1,11 +1,17 @@
 """The spectrum ranker: a pretrained transformer (MiniLM layers) over grid-cell tokens and candidate tokens.
 
-Token sequence per query: [category] + one token per grid cell (image, caption and aspect-word vectors and
-relevance; the cell number is the position id) + one token per candidate (picture and name vectors).
-Heads, trained fully: aspect-word logits from the category token against the profile's word vectors;
-per-candidate evidence attention over the cells; a matching score from the candidate's hidden state, the
-attended cells and the zero-shot similarity channels (image, caption, predicted aspect words, category).
-The backbone is adapted with LoRA (see `lora.py`). Inputs and outputs are `engine.recommend.ranker`'s.
+Token sequence per query: [category] + one token per grid cell (image, caption, aspect-word and visual vectors
+and relevance; the cell number is the position id) + one token per candidate (picture, name and visual vectors
+and its library-density readings). Heads, trained fully: aspect-word logits from the category token against the
+profile's word vectors; per-candidate evidence attention over the cells; a matching score from the candidate's
+hidden state, the attended cells and the similarity channels (image, caption, visual, predicted aspect words,
+category, and library density against a reference library).
+
+The density channels are a likelihood ratio: how densely the user's photos gather around a candidate (a kernel
+over its nearest library photos, at learned temperatures) against how densely a generic library does (the
+`reference` photo vectors, a buffer fixed at training). A person's taste is what their library holds more of than
+everyone's does. The backbone is adapted with LoRA (see `lora.py`). Inputs and outputs are
+`engine.recommend.ranker`'s.
 """
 
 from __future__ import annotations
@@ -17,21 +23,32 @@ from torch import nn
 from torch.nn import functional as F
 from transformers import BertModel
 
+from engine.recommend.candidates import VIEWS
+
 NEG = -1e4  # additive mask value (finite, so fp16 and ONNX Runtime stay NaN-free)
 RELEVANCE_TEMPERATURE = 0.1
-HEAD_MODULES = ("photo_in", "candidate_in", "category_in", "evidence_query", "evidence_key", "aspect_query", "scorer")
-CHANNELS = ("image_mean", "image_max", "caption_mean", "caption_max", "aspects", "category")
+HEAD_MODULES = (
+    "photo_in", "candidate_in", "category_in", "evidence_query", "evidence_key", "aspect_query", "density", "scorer",
+)  # fmt: skip
+DENSITY_TEMPERATURES = (0.05, 0.1, 0.2)  # initial values; learned
+CHANNELS = (
+    "image_mean", "image_max", "caption_mean", "caption_max", "visual_mean", "visual_max", "aspects", "category",
+    *(f"density_{v}_{t}" for v in VIEWS for t in DENSITY_TEMPERATURES),
+    *(f"density_ratio_{v}_{t}" for v in VIEWS for t in DENSITY_TEMPERATURES),
+)  # fmt: skip
+DENSITIES = len(VIEWS) * len(DENSITY_TEMPERATURES)
 
 
 class SpectrumRanker(nn.Module):
     """Scores candidates against a query-conditioned profile; forward takes the engine's ranker inputs."""
 
-    def __init__(self, backbone: BertModel, dim: int, evidence_dim: int = 64):
+    def __init__(self, backbone: BertModel, dim: int, visual_dim: int, reference: torch.Tensor, evidence_dim: int = 64):
         super().__init__()
         hidden = backbone.config.hidden_size
         self.backbone = backbone
-        self.photo_in = nn.Linear(3 * dim + 1, hidden)
-        self.candidate_in = nn.Linear(2 * dim, hidden)
+        self.density = LibraryDensity(reference)
+        self.photo_in = nn.Linear(3 * dim + visual_dim + 1, hidden)
+        self.candidate_in = nn.Linear(2 * dim + visual_dim + 2 * DENSITIES, hidden)
         self.category_in = nn.Linear(dim, hidden)
         self.evidence_query = nn.Linear(hidden, evidence_dim)
         self.evidence_key = nn.Linear(hidden, evidence_dim)
@@ -44,18 +61,29 @@ class SpectrumRanker(nn.Module):
         photo_image: torch.Tensor,
         photo_caption: torch.Tensor,
         photo_aspect: torch.Tensor,
+        photo_visual: torch.Tensor,
         photo_relevance: torch.Tensor,
         photo_mask: torch.Tensor,
         candidate_image: torch.Tensor,
         candidate_text: torch.Tensor,
+        candidate_visual: torch.Tensor,
+        candidate_neighbours: torch.Tensor,
         candidate_mask: torch.Tensor,
+        library_size: torch.Tensor,
         aspect_vectors: torch.Tensor,
         aspect_prior: torch.Tensor,
         aspect_mask: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         w = photo_image.shape[1]
-        photos = self.photo_in(torch.cat([photo_image, photo_caption, photo_aspect, photo_relevance[..., None]], -1))
-        candidates = self.candidate_in(torch.cat([candidate_image, candidate_text], -1))
+        item = F.normalize(candidate_image + candidate_text, dim=-1)
+        views = (item, F.normalize(candidate_image, dim=-1), F.normalize(candidate_text, dim=-1))  # as VIEWS
+        own, ratio = self.density(views, candidate_neighbours, library_size)  # [B, n, views * T] each
+        photos = self.photo_in(
+            torch.cat([photo_image, photo_caption, photo_aspect, photo_visual, photo_relevance[..., None]], -1)
+        )
+        candidates = self.candidate_in(
+            torch.cat([candidate_image, candidate_text, candidate_visual, _centred(own, candidate_mask), ratio], -1)
+        )
         hidden = self._encode(self.category_in(category)[:, None], photos, candidates, photo_mask, candidate_mask)
         h_query, h_photos, h_candidates = hidden[:, 0], hidden[:, 1 : 1 + w], hidden[:, 1 + w :]
 
@@ -64,7 +92,6 @@ class SpectrumRanker(nn.Module):
         cell_weights = torch.softmax(evidence, dim=-1)  # [B, n, w]
 
         aspect_logits = self._aspect_logits(h_query, aspect_vectors, aspect_prior, aspect_mask)
-        item = F.normalize(candidate_image + candidate_text, dim=-1)
         aspect_probs = torch.sigmoid(aspect_logits) * aspect_mask
         aspect_sims = _centred(item @ aspect_vectors.transpose(1, 2), candidate_mask)  # [B, n, k]
         aspect_support = aspect_probs[:, None, :] * aspect_sims
@@ -72,8 +99,11 @@ class SpectrumRanker(nn.Module):
             [
                 *self._photo_channels(item, photo_image, photo_relevance, photo_mask, candidate_mask),
                 *self._photo_channels(item, photo_caption, photo_relevance, photo_mask, candidate_mask),
+                *self._photo_channels(candidate_visual, photo_visual, photo_relevance, photo_mask, candidate_mask),
                 aspect_support.sum(-1) / (aspect_probs.sum(-1, keepdim=True) + 1e-6),
                 (item @ category[..., None])[..., 0],
+                *own.unbind(-1),
+                *ratio.unbind(-1),
             ],
             dim=-1,
         )
@@ -125,6 +155,28 @@ class SpectrumRanker(nn.Module):
         mean = (sims * attention[:, None, :]).sum(-1)
         peak = (sims + (1.0 - photo_mask[:, None, :]) * NEG).max(-1).values
         return mean, peak
+
+
+class LibraryDensity(nn.Module):
+    """Kernel densities at each candidate, in each of its views: of the user's library (from its nearest photos)
+    and its ratio to a generic reference library's, at `DENSITY_TEMPERATURES` (learned, kept positive through their
+    logs)."""
+
+    def __init__(self, reference: torch.Tensor):
+        super().__init__()
+        self.register_buffer("reference", F.normalize(reference.float(), dim=-1).contiguous())
+        self.log_reference_size = math.log(len(reference))
+        self.log_temperature = nn.Parameter(torch.log(torch.tensor(DENSITY_TEMPERATURES)))
+
+    def forward(
+        self, views: tuple[torch.Tensor, ...], neighbours: torch.Tensor, library_size: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        t = self.log_temperature.exp()  # [T]
+        size = torch.log(library_size.clamp(min=1.0))[:, :, None, None]  # [B, 1, 1, 1]
+        own = torch.logsumexp(neighbours[..., None] / t, dim=-2) - size  # [B, n, views, T]
+        generic = torch.stack([view @ self.reference.T for view in views], dim=2)  # [B, n, views, R]
+        background = torch.logsumexp(generic[..., None] / t, dim=-2) - self.log_reference_size
+        return own.flatten(2), (own - background).flatten(2)
 
 
 class ScoreHead(nn.Module):

@@ -6,19 +6,17 @@ from pathlib import Path
 
 import torch
 
-from engine.recommend.ranker import INPUTS, OUTPUTS
+from engine.recommend.ranker import DYNAMIC_AXES, INPUTS, OUTPUTS
 from export.lite.onnx_export import export_onnx
 from export.lite.parity import ParityResult, check_parity
 from export.ranker.model import SpectrumRanker
-
-AXIS_NAMES = {"w": "photos", "n": "candidates", "k": "words"}
 
 
 def export_ranker(model: SpectrumRanker, feeds: dict[str, torch.Tensor], path: Path) -> ParityResult:
     """Write `path` from `model` traced on `feeds` (batched inputs), then compare ONNX Runtime with torch."""
     model = model.eval()
     dynamic = {
-        name: {0: "batch", **{i + 1: AXIS_NAMES[a] for i, a in enumerate(axes) if a in AXIS_NAMES}}
+        name: {0: "batch", **{i + 1: DYNAMIC_AXES[a] for i, a in enumerate(axes) if a in DYNAMIC_AXES}}
         for name, axes in {**INPUTS, **OUTPUTS}.items()
     }
     ordered = {name: feeds[name] for name in INPUTS}

@@ -18,6 +18,7 @@ from export.bundle_io import built_by, file_entries, staged_bundle
 from export.data.benchmark.format import Benchmark
 from export.lite.parity import ParityResult
 from export.ranker.backbone import minilm_backbone, tiny_backbone
+from export.ranker.evaluate import MethodResult, first_relevant_ranks, torch_scores
 from export.ranker.examples import ExampleBuilder, ProfileView, QueryExample
 from export.ranker.features import BenchmarkFeatures
 from export.ranker.lora import LoraSettings, merged, with_lora
@@ -48,6 +49,8 @@ class Recipe:
     view: ProfileView = field(default_factory=ProfileView)
     refine_rounds: int = 4  # 0: train on the zero-shot aspect words W⁰ ("w/o refinement")
     refine_epochs: int = 1  # epochs of each refinement round's ranker
+    reference_photos: int = 1024  # the generic library the density ratio compares with
+    names_only_share: float = 0.5  # training queries whose candidates come without descriptions (catalogs vary)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,10 +64,20 @@ class FitResult:
     train_queries: int
 
 
-def new_model(recipe: Recipe, dim: int) -> torch.nn.Module:
+def new_model(recipe: Recipe, features: BenchmarkFeatures) -> torch.nn.Module:
     torch.manual_seed(recipe.train.seed)
     backbone = tiny_backbone(recipe.backbone_layers) if recipe.tiny_backbone else minilm_backbone(recipe.backbone_layers)
-    return with_lora(SpectrumRanker(backbone, dim), recipe.lora)
+    dim, visual_dim = features.item_image.shape[1], features.item_visual.shape[1]
+    return with_lora(SpectrumRanker(backbone, dim, visual_dim, reference_library(features, recipe)), recipe.lora)
+
+
+def reference_library(features: BenchmarkFeatures, recipe: Recipe) -> torch.Tensor:
+    """A generic library for the ranker's density ratio: `reference_photos` benchmark photos drawn at random (the
+    pool mixes every kind of thing with everyday noise; no user's taste shows in it)."""
+    vectors = features.photos.vectors
+    rng = np.random.default_rng(recipe.train.seed)
+    rows = np.sort(rng.choice(len(vectors), min(recipe.reference_photos, len(vectors)), replace=False))
+    return torch.from_numpy(vectors[rows].astype(np.float32))
 
 
 def fit(
@@ -76,17 +89,31 @@ def fit(
 ) -> FitResult:
     """Refine the aspect-word targets on the training split, then train the final ranker on them."""
     builder = ExampleBuilder(bench, features, recipe.view)
-    examples = [builder.build(q) for q in bench.split("train")]
-    dim = features.item_image.shape[1]
-    targets, rounds = _aspect_targets(examples, recipe, dim, log, accelerator)
-    model = new_model(recipe, dim)
+    rng = np.random.default_rng(recipe.train.seed)
+    examples = [builder.build(q, names_only=rng.random() < recipe.names_only_share) for q in bench.split("train")]
+    targets, rounds = _aspect_targets(examples, recipe, features, log, accelerator)
+    model = new_model(recipe, features)
     log(f"training on {len(examples)} queries")
     result = train(model, QueryDataset(examples, targets), recipe.train, log, accelerator)
     return FitResult(model=model, rounds=rounds, training=result, train_queries=len(examples))
 
 
+def validation_metrics(
+    bench: Benchmark, features: BenchmarkFeatures, model: torch.nn.Module, recipe: Recipe
+) -> tuple[dict[str, float], list[QueryExample]]:
+    """Hit@k and MRR of `model` on the validation users (means), and their examples."""
+    builder = ExampleBuilder(bench, features, recipe.view)
+    examples = [builder.build(q) for q in bench.split("val")]
+    ranks = first_relevant_ranks(torch_scores(model, examples), examples)
+    return {key: metric.mean for key, metric in MethodResult("val", ranks).metrics().items()}, examples
+
+
 def _aspect_targets(
-    examples: list[QueryExample], recipe: Recipe, dim: int, log: Callable[[str], None], accelerator: Accelerator | None
+    examples: list[QueryExample],
+    recipe: Recipe,
+    features: BenchmarkFeatures,
+    log: Callable[[str], None],
+    accelerator: Accelerator | None,
 ) -> tuple[AspectTargets, list[RefinementRound]]:
     if not (recipe.view.aspects and recipe.train.joint):
         return {}, []
@@ -95,7 +122,7 @@ def _aspect_targets(
     quick = replace(recipe.train, epochs=recipe.refine_epochs)
 
     def predict_words(targets: AspectTargets):
-        model = new_model(recipe, dim)
+        model = new_model(recipe, features)
         train(model, QueryDataset(examples, targets), quick, accelerator=accelerator)
         return [probs for _, probs in predict(model, examples)]
 
@@ -115,31 +142,47 @@ def write_ranker_bundle(
     """Copy `source` to `out`, add the exported ranker (LoRA merged) and its manifest section."""
     with staged_bundle(out, force, prefix="visuallens-ranker-") as (partial, _):
         shutil.copytree(source.path, partial, dirs_exist_ok=True)
-        model = merged(fit_result.model).cpu()
-        feeds = collate([(ex, np.zeros(len(ex.words), np.float32)) for ex in examples])
-        parity = export_ranker(model, feeds, partial / RANKER_FILE)
-        manifest = dict(source.manifest)
-        size = (partial / RANKER_FILE).stat().st_size
-        manifest[MANIFEST_KEY] = {
-            "file": RANKER_FILE,
-            **io_declaration(source.embedding_dim),
-            "summary": (
-                f"trained ranker ({recipe.backbone_layers} MiniLM layers + LoRA r{recipe.lora.rank}, "
-                f"{fit_result.train_queries} training queries, {size / 1e6:.1f} MB)"
-            ),
-            "recipe": recipe.to_dict(),
-            "training": {
-                "benchmark": benchmark.meta,
-                "queries": fit_result.train_queries,
-                "seconds": round(fit_result.training.seconds, 1),
-                "epoch_losses": fit_result.training.epoch_losses,
-                "processes": fit_result.training.processes,
-                "refinement": [r.to_dict() for r in fit_result.rounds],
-            },
-            "metrics": metrics,
-        }
-        manifest["parity"] = {**manifest.get("parity", {}), "ranker": parity.to_manifest()}
-        manifest["built_by"] = {**built_by("visuallens-export train"), "base": manifest.get("built_by")}
-        manifest["files"] = file_entries(partial)
-        (partial / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        parity = add_ranker(partial, source, fit_result, examples, recipe, benchmark, metrics, "visuallens-export train")
     return out, parity
+
+
+def add_ranker(
+    folder: Path,
+    source: Bundle,
+    fit_result: FitResult,
+    examples: list[QueryExample],
+    recipe: Recipe,
+    benchmark: Benchmark,
+    metrics: dict,
+    command: str,
+) -> ParityResult:
+    """Export the ranker (LoRA merged, parity-checked) into `folder`, which holds `source`'s files, and write the
+    manifest with its section."""
+    model = merged(fit_result.model).cpu()
+    feeds = collate([(ex, np.zeros(len(ex.words), np.float32)) for ex in examples])
+    parity = export_ranker(model, feeds, folder / RANKER_FILE)
+    manifest = dict(source.manifest)
+    size = (folder / RANKER_FILE).stat().st_size
+    manifest[MANIFEST_KEY] = {
+        "file": RANKER_FILE,
+        **io_declaration(source.embedding_dim, source.visual_dim),
+        "summary": (
+            f"trained ranker ({recipe.backbone_layers} MiniLM layers + LoRA r{recipe.lora.rank}, "
+            f"{fit_result.train_queries} training queries, {size / 1e6:.1f} MB)"
+        ),
+        "recipe": recipe.to_dict(),
+        "training": {
+            "benchmark": benchmark.meta,
+            "queries": fit_result.train_queries,
+            "seconds": round(fit_result.training.seconds, 1),
+            "epoch_losses": fit_result.training.epoch_losses,
+            "processes": fit_result.training.processes,
+            "refinement": [r.to_dict() for r in fit_result.rounds],
+        },
+        "metrics": metrics,
+    }
+    manifest["parity"] = {**manifest.get("parity", {}), "ranker": parity.to_manifest()}
+    manifest["built_by"] = {**built_by(command), "base": manifest.get("built_by")}
+    manifest["files"] = file_entries(folder)
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return parity

@@ -12,30 +12,43 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from rich.table import Table
 
-from export.ranker.evaluate import KS, MethodResult, Metric
+from export.ranker.evaluate import KS, MethodResult, Metric, gap_closed
 
 COLUMNS = [f"hit@{k}" for k in KS] + ["mrr"]
 
 
-def rich_table(title: str, results: Sequence[MethodResult]) -> Table:
-    table = Table("method", *(c.replace("hit", "Hit").replace("mrr", "MRR") for c in COLUMNS), title=title)
+Reference = tuple[MethodResult, MethodResult]  # (random, true-taste oracle) on the same queries
+CLOSED = "closes (Hit@3)"
+
+
+def rich_table(title: str, results: Sequence[MethodResult], reference: Reference | None = None) -> Table:
+    headers = [c.replace("hit", "Hit").replace("mrr", "MRR") for c in COLUMNS] + ([CLOSED] if reference else [])
+    table = Table("method", *headers, title=title)
     for result in results:
-        metrics = result.metrics()
-        table.add_row(result.name, *(str(metrics[c]) for c in COLUMNS))
+        table.add_row(*_row(result, reference))
     return table
 
 
-def markdown_table(results: Sequence[MethodResult]) -> str:
-    lines = ["| method | " + " | ".join(COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
-    for result in results:
-        metrics = result.metrics()
-        lines.append(f"| {result.name} | " + " | ".join(str(metrics[c]) for c in COLUMNS) + " |")
+def markdown_table(results: Sequence[MethodResult], reference: Reference | None = None) -> str:
+    headers = COLUMNS + ([CLOSED] if reference else [])
+    lines = ["| method | " + " | ".join(headers) + " |", "|---" * (len(headers) + 1) + "|"]
+    lines += ["| " + " | ".join(_row(result, reference)) + " |" for result in results]
     return "\n".join(lines)
 
 
-def as_json(results: Sequence[MethodResult]) -> dict:
+def _row(result: MethodResult, reference: Reference | None) -> list[str]:
+    metrics = result.metrics()
+    cells = [result.name, *(str(metrics[c]) for c in COLUMNS)]
+    if reference:
+        cells.append(f"{100 * gap_closed(result, *reference):.0f}%")
+    return cells
+
+
+def as_json(results: Sequence[MethodResult], reference: Reference | None = None) -> dict:
     return {
-        r.name: {c: {"mean": m.mean, "ci95": [m.low, m.high]} for c, m in r.metrics().items()} | {"queries": len(r.ranks)}
+        r.name: {c: {"mean": m.mean, "ci95": [m.low, m.high]} for c, m in r.metrics().items()}
+        | {"queries": len(r.ranks)}
+        | ({"gap_closed_hit@3": gap_closed(r, *reference)} if reference else {})
         for r in results
     }
 

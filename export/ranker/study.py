@@ -16,6 +16,7 @@ from export.ranker.evaluate import (
     clip_style_scores,
     first_relevant_ranks,
     onnx_scores,
+    oracle_scores,
     random_scores,
     shuffled_cells,
     torch_scores,
@@ -26,6 +27,9 @@ from export.ranker.features import BenchmarkFeatures
 from export.ranker.pipeline import Recipe, fit
 
 Log = Callable[[str], None]
+RANDOM, ORACLE = "Random", "True-taste oracle (knows the liked kinds)"
+RANKER = "VisualLens ranker (ONNX, this bundle)"
+FULL, NO_HISTORY = "full (torch)", "no history (candidates only)"
 HISTORY_LENGTHS = (10, 25, 50, 100, 200, 500)
 CANDIDATE_COUNTS = (10, 25, 50, 100, 200)
 
@@ -37,7 +41,7 @@ class Ablation:
 
 
 ABLATIONS = (
-    Ablation("no history (candidates only)", lambda r: replace(r, view=replace(r.view, photos=False))),
+    Ablation(NO_HISTORY, lambda r: replace(r, view=replace(r.view, photos=False))),
     Ablation("w/o retrieval (random photos)", lambda r: replace(r, view=replace(r.view, retrieval="random"))),
     Ablation("images only", lambda r: replace(r, view=replace(r.view, captions=False, aspects=False))),
     Ablation("w/o captions", lambda r: replace(r, view=replace(r.view, captions=False))),
@@ -48,15 +52,18 @@ ABLATIONS = (
 
 
 def main_table(bench: Benchmark, features: BenchmarkFeatures, bundle: Bundle) -> list[MethodResult]:
-    """Random, the CLIP-style zero-shot baseline, the engine's zero-shot scorer and the bundle's ranker (ONNX)."""
+    """Random, the true-taste oracle (when the users' taste is known), the CLIP-style zero-shot baseline, the
+    engine's zero-shot scorer and the bundle's ranker (ONNX, as the engine serves it)."""
     examples = _examples(bench, features, bench.split("test"))
-    rows = [
-        ("Random", random_scores(examples)),
+    rows = [(RANDOM, random_scores(examples))]
+    if all(user.liked for user in bench.users.values()):
+        rows.append((ORACLE, oracle_scores(bench, examples)))
+    rows += [
         ("Zero-shot CLIP-style (mean history · candidate)", clip_style_scores(examples)),
         ("Zero-shot spectrum scorer (engine fallback)", zero_shot_scores(examples)),
     ]
     if OnnxRanker.available(bundle):
-        rows.append(("VisualLens ranker (ONNX, this bundle)", onnx_scores(OnnxRanker(bundle, "cpu"), examples)))
+        rows.append((RANKER, onnx_scores(OnnxRanker(bundle, "cpu"), examples)))
     return [MethodResult(name, first_relevant_ranks(scores, examples)) for name, scores in rows]
 
 
@@ -68,7 +75,7 @@ def ablations(
     full = fit(bench, features, recipe, log)
     full_examples = _examples(bench, features, test, recipe.view)
     results = [
-        MethodResult("full (torch)", first_relevant_ranks(torch_scores(full.model, full_examples), full_examples)),
+        MethodResult(FULL, first_relevant_ranks(torch_scores(full.model, full_examples), full_examples)),
         MethodResult(
             "grid cells shuffled (no cell numbers)",
             first_relevant_ranks(torch_scores(full.model, shuffled_cells(full_examples)), full_examples),

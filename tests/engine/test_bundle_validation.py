@@ -64,6 +64,36 @@ def test_unsupported_schema_version(bundle_copy):
         load_bundle(bundle_copy)
 
 
+def test_a_schema_1_bundle_is_refused_with_how_to_rebuild_it(bundle_copy):
+    _edit_manifest(bundle_copy, lambda m: m.update(schema_version=1))
+    with pytest.raises(BundleError) as refused:
+        load_bundle(bundle_copy)
+    assert str(refused.value) == (
+        f"{bundle_copy / 'manifest.json'}: schema version 1 is too old for this VisualLens (expected 2): rebuild it "
+        f"with `visuallens-export bundle lite --out {bundle_copy} --force` or `visuallens models install lite --force`"
+    )
+
+
+def test_a_declared_visual_output_sets_the_visual_width(bundle_copy):
+    def declare(shape):
+        def change(m):
+            outputs = [o for o in m["image_encoder"]["outputs"] if o["name"] != "visual"]
+            if shape is not None:
+                outputs.append({"name": "visual", "shape": shape, "dtype": "float32"})
+            m["image_encoder"]["outputs"] = outputs
+
+        return change
+
+    _edit_manifest(bundle_copy, declare(None))
+    assert load_bundle(bundle_copy).visual_dim == 384  # no `visual` output: the embedding serves as visual vector
+    _edit_manifest(bundle_copy, declare(["batch", 48]))
+    assert load_bundle(bundle_copy).visual_dim == 48
+    for bad in (["batch", "V"], ["batch", 0], ["batch", 4.5], ["batch", True], [48], ["batch", 6, 8]):
+        _edit_manifest(bundle_copy, declare(bad))
+        with pytest.raises(BundleError, match=r"image_encoder\.onnx: output `visual` must have shape \[\"batch\", V\]"):
+            load_bundle(bundle_copy)
+
+
 def test_declared_embedding_width_must_match(bundle_copy):
     _edit_manifest(bundle_copy, lambda m: m.update(embedding_dim=512))
     with pytest.raises(BundleError, match="embedding width 384 != embedding_dim 512"):

@@ -76,7 +76,7 @@ def test_install_from_a_folder_verifies_copies_and_lists_it_as_active(dirs, lite
     manifest = json.loads((lite_bundle / "manifest.json").read_text())
     expected_bytes = sum(f["bytes"] for f in manifest["files"].values()) + (lite_bundle / "manifest.json").stat().st_size
     assert entry == {"name": "lite", "path": str(installed), "version": manifest["version"], "bytes": expected_bytes,
-                     "ranker": False, "active": True, "error": None}
+                     "ranker": True, "active": True, "error": None}
     table = models("list", "--verify").output
     assert "lite" in table and "*" in table and "ok, verified" in table
     assert leftovers(bundles) == []
@@ -104,15 +104,15 @@ def test_install_from_archives_under_another_name(dirs, lite_bundle, tmp_path):
 def test_a_corrupt_file_is_refused_naming_it_and_nothing_is_installed(dirs, lite_bundle, tmp_path):
     _, bundles = dirs
     broken = linked_copy(lite_bundle, tmp_path / "broken")
-    labels = bytearray((broken / "labels.json").read_bytes())
-    labels[100] ^= 0x20  # same size, other content
-    rewrite(broken / "labels.json", bytes(labels))
+    vocabulary = bytearray((broken / "vocabulary.json").read_bytes())
+    vocabulary[100] ^= 0x20  # same size, other content
+    rewrite(broken / "vocabulary.json", bytes(vocabulary))
     result = models("install", "lite", "--from", str(broken))
     assert result.exit_code == 5
-    assert f"{broken / 'labels.json'}: sha256 does not match" in " ".join(result.output.split())
+    assert f"{broken / 'vocabulary.json'}: sha256 does not match" in " ".join(result.output.split())
     assert not (bundles / "lite").exists() and leftovers(bundles) == []
 
-    rewrite(broken / "labels.json", bytes(labels[:-10]))  # truncated
+    rewrite(broken / "vocabulary.json", bytes(vocabulary[:-10]))  # truncated
     result = models("install", "lite", "--from", str(broken))
     assert result.exit_code == 5 and "size does not match" in result.output
 

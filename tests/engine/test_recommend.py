@@ -98,3 +98,19 @@ def test_a_question_embeds_only_its_candidates_not_the_photos_captions_or_aspect
         rec = lens.recommend("outing", catalog, w=16)
     assert rec.profile_aspects and rec.ranked[0].evidence.aspect_words
     assert sorted(encoded) == ["cat cafe", "espresso bar", "space museum"]
+
+
+def test_photos_unlike_every_candidate_make_an_honest_cold_start(home, tmp_path, catalog):
+    initialise(Home.default(), passphrase="correct horse battery staple", use_keyring=False)
+    folder = tmp_path / "textures"
+    folder.mkdir()
+    for name in ["brick", "grass", "gravel", "moon", "page", "colorwheel"]:
+        Image.fromarray(getattr(data, name)()).convert("RGB").save(folder / f"{name}.png")
+    with unlock(Home.default()) as lens:
+        lens.index([folder])
+        cold = lens.recommend("outing", catalog, w=16)
+        lens.index([_library(tmp_path / "photos", "rocket", seed=5)])
+        warm = lens.recommend("outing", catalog, w=16)
+    assert cold.cold_start and cold.support < 3 and "says little about your taste" in cold.cold_start_note()
+    assert cold.as_dict()["cold_start"] is True and len(cold.ranked) == 3  # still ranked, and said so
+    assert not warm.cold_start and warm.support >= 3 and warm.cold_start_note() == ""

@@ -191,7 +191,7 @@ def test_valid_ranking_matches_the_engine(lens, server, client, catalog):
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert set(body) == {"category", "query", "scorer", "query_aspect_words", "ranking"}
-    assert body["scorer"] == "zero-shot" and body["query"] == "a pet"
+    assert body["scorer"] == "trained ranker" and body["query"] == "a pet"
     assert [r["rank"] for r in body["ranking"]] == [1, 2, 3]
     assert all(set(r) == {"id", "name", "score", "rank", "aspect_words"} for r in body["ranking"])
     assert body["ranking"][0]["id"] == "c1"  # a cat photo in the library, "a pet" asked for: the cat cafe
@@ -210,8 +210,8 @@ def test_valid_ranking_matches_the_engine(lens, server, client, catalog):
 def test_status(client):
     body = client.get("/status").json()
     assert body == {"version": body["version"], "photos": 4, "bundle": "lite", "bundle_version": body["bundle_version"],
-                    "provider": "CPUExecutionProvider", "ranker": "zero-shot (the bundle has no ranker)",
-                    "scorer": "zero-shot"}
+                    "provider": "CPUExecutionProvider", "ranker": body["ranker"], "scorer": "trained ranker"}
+    assert body["ranker"].startswith("trained ranker (")
 
 
 def test_openapi_describes_the_api(client):

@@ -26,6 +26,7 @@ from engine.profile.store import (
 )
 
 DIM = 8
+VISUAL_DIM = 5  # the visual vector's width is the bundle's own, unlike the caption vector's
 
 
 def make_profile(path: str, folder: str = "/photos", seed: int = 0, caption: str = "a bowl of ramen") -> PhotoProfile:
@@ -199,8 +200,10 @@ def test_a_file_that_is_not_a_store_is_refused(tmp_path, key):
 
 def test_nothing_readable_in_database_wal_or_shm(db_path, key):
     secret_path = "/home/alice/VerySecretHolidayFolder/beach.jpg"
-    profile = make_profile(secret_path, caption="alice kissing bob on the beach at sunset", seed=7)
-    secrets = [profile.caption.encode(), b"VerySecretHolidayFolder", profile.vector.tobytes()[:16], b"noodles"]
+    profile = replace(make_profile(secret_path, caption="alice kissing bob on the beach at sunset", seed=7),
+                      visual_vector=np.random.default_rng(8).standard_normal(VISUAL_DIM), encoded_with="lite@1#abc")
+    secrets = [profile.caption.encode(), b"VerySecretHolidayFolder", profile.vector.tobytes()[:16], b"noodles",
+               profile.visual_vector.tobytes()[:16]]
 
     def readable_files() -> dict[str, list[bytes]]:
         found = {}
@@ -258,6 +261,64 @@ def test_caption_vectors_round_trip_and_missing_ones_can_be_filled(store, db_pat
     assert raw_connection(db_path, key).execute("SELECT count(*) FROM caption_vectors").fetchone() == (0,)
 
 
+def with_visual(profile: PhotoProfile, seed: int, encoded_with: str = "lite@2#def") -> PhotoProfile:
+    visual = np.random.default_rng(100 + seed).standard_normal(VISUAL_DIM)
+    return replace(profile, visual_vector=visual, encoded_with=encoded_with)
+
+
+def test_visual_vectors_round_trip_and_follow_their_photo(store, db_path, key):
+    a, b = with_visual(make_profile("/photos/a.jpg", seed=1), 1), make_profile("/photos/b.jpg", seed=2)
+    store.add_profiles([a, b])
+    got_a, got_b = store.profiles(["/photos/a.jpg", "/photos/b.jpg"])
+    np.testing.assert_array_equal(got_a.visual_vector, a.visual_vector.astype(np.float32))
+    assert got_a.visual_vector.shape == (VISUAL_DIM,) and not got_a.visual_vector.flags.writeable
+    np.testing.assert_array_equal(got_a.visual_or_vector(), got_a.visual_vector)
+    assert (got_a.encoded_with, got_b.visual_vector, got_b.encoded_with) == ("lite@2#def", None, "")
+    np.testing.assert_array_equal(got_b.visual_or_vector(), got_b.vector)
+    with pytest.raises(ValueError, match="visual vector of /photos/a.jpg must be a non-empty 1-D array"):
+        replace(a, visual_vector=np.ones((2, 2)))
+
+    store.move("/photos/a.jpg", "/photos/moved.jpg", "/photos", 5, 6)  # renamed: same row, same vectors
+    (moved,) = store.profiles(["/photos/moved.jpg"])
+    np.testing.assert_array_equal(moved.visual_vector, got_a.visual_vector)
+    assert moved.encoded_with == "lite@2#def"
+    store.add_profiles([replace(moved, path="/photos/copy.jpg", size=1, mtime_ns=1)])  # a copy reuses the profile
+    (copy,) = store.profiles(["/photos/copy.jpg"])
+    np.testing.assert_array_equal(copy.visual_vector, got_a.visual_vector)
+    assert store.find_by_hash("hash-1", encoded_with="lite@2#def").path in {"/photos/moved.jpg", "/photos/copy.jpg"}
+    assert store.find_by_hash("hash-1", encoded_with="lite@3#xyz") is None
+
+    store.add_profiles([replace(copy, visual_vector=None)])  # re-profiled by a bundle without a `visual` output
+    assert store.profiles(["/photos/copy.jpg"])[0].visual_vector is None
+    store.remove(["/photos/moved.jpg"])
+    assert raw_connection(db_path, key).execute("SELECT count(*) FROM visual_vectors").fetchone() == (0,)
+
+
+def test_vector_widths_must_agree_within_a_bundle_only(store):
+    store.add_profiles([with_visual(make_profile("/photos/a.jpg", seed=1), 1, encoded_with="old")])
+    wider = PhotoProfile("/photos/b.jpg", "/photos", 1, 1, "h", "c", (), np.ones(DIM + 4), 1, 1,
+                         visual_vector=np.ones(3), encoded_with="new")
+    store.add_profiles([wider])  # another bundle's vectors: another width is fine
+    assert store.load_matrix(encoded_with="new")[2].shape == (1, DIM + 4)
+    assert store.load_matrix(encoded_with="old")[2].shape == (1, DIM)
+
+    with pytest.raises(StoreError, match=r"visual_vectors of different sizes \[3, 4\]"):
+        store.add_profiles([replace(wider, path="/photos/c.jpg", visual_vector=np.ones(4))])
+    with pytest.raises(StoreError, match=r"vectors of different sizes \[8, 12\]"):
+        store.add_profiles([replace(wider, path="/photos/c.jpg", encoded_with="old", visual_vector=None)])
+    assert store.count() == 2
+
+
+def test_a_bundle_change_drops_the_word_vectors_of_its_text_encoder_and_marks_them_for_refilling(store):
+    assert store.use_bundle("lite@1#abc") and not store.use_bundle("lite@1#abc")
+    assert store.get_meta("text_vectors_missing") is None  # nothing was dropped
+    store.add_profiles([replace(make_profile("/photos/a.jpg"), encoded_with="lite@1#abc")], [("ramen", np.ones(DIM))])
+
+    assert store.use_bundle("clip@1#fed")
+    assert store.word_vectors(["ramen"]) == {} and store.get_meta("text_vectors_missing") == "1"
+    assert store.count() == 1 and store.count_stale("clip@1#fed") == 1  # the profile waits to be re-encoded
+
+
 def test_word_vectors_are_kept_while_a_photo_has_the_word(store):
     ramen, dome = make_profile("/photos/a.jpg", seed=1), replace(make_profile("/trip/b.jpg", seed=2), aspects=("dome",))
     store.add_profiles([ramen, dome], [("ramen", np.ones(DIM)), ("noodles", np.zeros(DIM))])
@@ -276,16 +337,21 @@ def test_word_vectors_are_kept_while_a_photo_has_the_word(store):
     assert store.word_vectors(["dome"]) == {}
 
 
-def test_a_store_of_the_previous_schema_is_migrated_without_losing_profiles(db_path, key):
+def old_store(db_path: Path, key: bytes, version: int) -> sqlcipher3.Connection:
+    """A store of schema `version` made by that version's migrations, with one photo (id 1); left open for more."""
     db_path.parent.mkdir(parents=True)
     old = raw_connection(db_path, key)
-    for statement in (s for migration in MIGRATIONS[:-1] for s in migration):
+    for statement in (s for migration in MIGRATIONS[:version] for s in migration):
         old.execute(statement)
     old.execute("INSERT INTO photos(path, folder, size, mtime_ns, content_hash, caption, aspects, width, height, "
                 "indexed_at) VALUES ('/photos/a.jpg', '/photos', 1, 1, 'h', 'a dome', '[\"dome\"]', 4, 3, 0)")
     old.execute("INSERT INTO vectors(photo_id, vector) VALUES (1, ?)", (np.ones(DIM, dtype="<f4").tobytes(),))
-    old.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
-    old.close()
+    old.execute(f"PRAGMA user_version = {version}")
+    return old
+
+
+def test_a_store_from_before_text_vectors_is_migrated_without_losing_profiles(db_path, key):
+    old_store(db_path, key, version=2).close()
 
     with ProfileStore.open(db_path, key) as store:
         (profile,) = store.profiles(["/photos/a.jpg"])
@@ -293,7 +359,35 @@ def test_a_store_of_the_previous_schema_is_migrated_without_losing_profiles(db_p
         assert store.captions_without_vectors(limit=10) == [(1, "a dome")]
         assert store.words_without_vectors() == ["dome"]
         assert store.get_meta("text_vectors_missing") == "1"  # the next index run fills them in
+        assert profile.encoded_with == ""  # never indexed through a bundle: waits to be re-encoded by any
     assert raw_connection(db_path, key).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+def test_a_store_from_before_visual_vectors_keeps_every_profile_and_who_encoded_it(db_path, key):
+    old = old_store(db_path, key, version=3)
+    old.execute("INSERT INTO photos(path, folder, size, mtime_ns, content_hash, caption, aspects, width, height, "
+                "indexed_at) VALUES ('/photos/b.jpg', '/photos', 2, 2, 'h2', 'a cat', '[\"cat\"]', 4, 3, 0)")
+    old.execute("INSERT INTO vectors(photo_id, vector) VALUES (2, ?)", (np.full(DIM, 2, dtype="<f4").tobytes(),))
+    old.execute("INSERT INTO caption_vectors(photo_id, vector) VALUES (2, ?)", (np.ones(DIM, dtype="<f4").tobytes(),))
+    old.execute("INSERT INTO word_vectors(word, vector) VALUES ('cat', ?)", (np.ones(DIM, dtype="<f4").tobytes(),))
+    old.execute("INSERT INTO meta(key, value) VALUES ('bundle_identity', 'lite@1#abc')")
+    old.close()
+
+    with ProfileStore.open(db_path, key) as store:
+        a, b = store.profiles(["/photos/a.jpg", "/photos/b.jpg"])
+        assert (a.caption, b.caption, a.encoded_with, b.encoded_with) == ("a dome", "a cat", "lite@1#abc", "lite@1#abc")
+        np.testing.assert_array_equal(b.vector, np.full(DIM, 2))
+        np.testing.assert_array_equal(b.caption_vector, np.ones(DIM))
+        assert (a.visual_vector, b.visual_vector) == (None, None)
+        np.testing.assert_array_equal(b.visual_or_vector(), b.vector)  # bundles without a `visual` output
+        assert store.word_vectors(["cat"]).keys() == {"cat"}
+        assert store.stale_paths("lite@1#abc") == set() and store.count_stale("lite@1#abc") == 0
+        assert store.stale_paths("lite@2#def") == {"/photos/a.jpg", "/photos/b.jpg"}
+        assert store.load_matrix(encoded_with="lite@2#def")[1] == []
+        assert store.load_matrix(encoded_with="lite@1#abc")[1] == ["/photos/a.jpg", "/photos/b.jpg"]
+    raw = raw_connection(db_path, key)
+    assert raw.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    assert raw.execute("SELECT count(*) FROM visual_vectors").fetchone() == (0,)
 
 
 def test_a_long_write_elsewhere_makes_writes_busy_not_corrupt(db_path, key):

