@@ -6,6 +6,7 @@ import importlib.util
 import os
 import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,9 @@ os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # as engine/__init__.py does; a test module may import onnxruntime first
 os.environ.pop("VISUALLENS_HOME", None)
 os.environ.pop("VISUALLENS_PASSPHRASE", None)
+
+BUNDLE_ENV = "VISUALLENS_TEST_BUNDLE"
+BUILT_BUNDLE = pytest.StashKey[Path]()
 
 SKIMAGE_PHOTOS = {  # real photographs shipped with scikit-image
     "chelsea.png": "chelsea",  # a tabby cat
@@ -43,15 +47,26 @@ def _no_network():
     socket.socket.connect = original
 
 
-@pytest.fixture(scope="session")
-def lite_bundle(tmp_path_factory) -> Path:
-    """The real offline bundle; `VISUALLENS_TEST_BUNDLE` may point at a prebuilt one to save time locally."""
-    prebuilt = os.environ.get("VISUALLENS_TEST_BUNDLE")
-    if prebuilt:
-        return Path(prebuilt)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build the real `lite` bundle once, before the first test that needs it, outside the per-test timeouts: the
+    build trains its ranker and takes minutes. `VISUALLENS_TEST_BUNDLE` may point at a prebuilt one instead."""
+    if session.config.option.collectonly or os.environ.get(BUNDLE_ENV) or not any("lite_bundle" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
     from export.lite.build import build_lite_bundle
 
-    return build_lite_bundle(tmp_path_factory.mktemp("bundles") / "lite")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"building the lite bundle with its trained ranker for the tests (~12 min; {BUNDLE_ENV} skips it)")
+    folder = Path(tempfile.mkdtemp(prefix="visuallens-test-bundle-"))
+    session.config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    session.config.stash[BUILT_BUNDLE] = build_lite_bundle(folder / "lite")
+
+
+@pytest.fixture(scope="session")
+def lite_bundle(request: pytest.FixtureRequest) -> Path:
+    """The real offline bundle, with its trained ranker."""
+    prebuilt = os.environ.get(BUNDLE_ENV)
+    return Path(prebuilt) if prebuilt else request.config.stash[BUILT_BUNDLE]
 
 
 @pytest.fixture(scope="session")

