@@ -52,7 +52,8 @@ PREPROCESS = PreprocessSpec(
     image_size=INPUT_SIZE, resize_size=256, mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5), interpolation="bicubic"
 )
 RESIZE_RATIO = PREPROCESS.resize_size / PREPROCESS.image_size
-# The image tower (benchmarks/lite_backbones.py measures Lite2 against it: benchmarks/results/lite_backbones).
+# The image tower. Lite2 (benchmarks/results/lite_backbones) reads the held-out style only within noise better
+# (text -> image Recall@1 29.2 vs 27.3 over 1197 things) at 1.66x the indexing cost per photo.
 IMAGE_BACKBONE = LITE0
 
 
