@@ -58,13 +58,18 @@ class ImageEncoder:
         self._input = section["inputs"][0]["name"]
         self._outputs = [o.name for o in self.session.get_outputs()]
         _check_visual_declared(bundle.file(section["file"]), section, self._outputs)
-        self.identity = bundle.identity  # what the vectors it makes depend on
+        self._bundle = bundle
         self.visual_dim = bundle.visual_dim  # width of `ImageBatchOutput.visual_or_embeddings()`
         self.provider = active_provider(self.session)
         gpu = self.provider == CUDA
         self.lanes = max(1, threads or cpu_cores())
         self.batch_size = GPU_BATCH if gpu else CPU_BATCH
         self._split = not gpu
+
+    @cached_property
+    def identity(self) -> str:
+        """What the vectors it makes depend on (`Bundle.identity`)."""
+        return self._bundle.identity
 
     def encode(self, batch: np.ndarray) -> ImageBatchOutput:
         """Encode a batch, split across the lanes (in order)."""

@@ -74,8 +74,9 @@ def test_engine_indexes_searches_and_recommends_with_the_clip_bundle(clip_bundle
         shutil.copy(photo, tmp_path / photo.name)
         lines.append(f"i{i},item {i},outing,,{photo.name}")
     catalog.write_text("\n".join(lines) + "\n")
-    ranking = json.loads(vl(env, "recommend", "--category", "outing", "--catalog", catalog, "-w", "4", "--json"))
-    assert [r["rank"] for r in ranking] == [1, 2, 3, 4]
+    answer = json.loads(vl(env, "recommend", "--category", "outing", "--catalog", catalog, "-w", "4", "--json"))
+    assert answer["scorer"] == "zero-shot scorer" and answer["photos_used"] == 4
+    assert [r["rank"] for r in answer["ranking"]] == [1, 2, 3, 4]
 
     status = json.loads(vl(env, "status", "--json"))
     assert status["bundle"] == "clip" and "captioner" in status["bundle_parity"]
