@@ -181,8 +181,8 @@ def recommend(
     if as_json:
         out.print_json(json.dumps(rec.as_dict()))
         return
-    out.print(f"[bold]{escape(category)}[/] for you, from {len(rec.grid_paths)} of your photos "
-              f"(your profile here: {escape(', '.join(rec.profile_aspects)) or 'no photos yet'}); ranked by the {rec.scorer}")
+    out.print(f"[bold]{escape(category)}[/] for you, ranked by the {rec.scorer} from {len(rec.grid_paths)} of your photos")
+    out.print(f"Your profile here: {escape(', '.join(rec.profile_aspects)) or 'no photos yet'}")
     if rec.cold_start:
         out.print(f"[yellow]{escape(rec.cold_start_note())}[/]")
     table = Table("rank", "item", "score", "because of photos", "aspect words")

@@ -38,9 +38,17 @@ class CandidateSet:
 
     @classmethod
     def against(cls, image: np.ndarray, text: np.ndarray, visual: np.ndarray, library: np.ndarray) -> CandidateSet:
-        """Candidates whose neighbours are retrieved from the `library` matrix of photo vectors."""
-        found = [nearest(view, library, NEIGHBOURS) for view in view_vectors(image, text)]
-        return cls(image, text, visual, np.stack([sims for sims, _ in found], axis=1), found[0][1], len(library))
+        """Candidates whose neighbours are retrieved from the `library` matrix of photo vectors: one pass over it
+        with their pictures and names, the picture-and-name view mixed from those two."""
+        n = len(image)
+        picture_share, name_share = view_mix(image, text)
+
+        def picture_and_name(sims: np.ndarray) -> np.ndarray:
+            return picture_share[:, None] * sims[:n] + name_share[:, None] * sims[n:]
+
+        sims, rows = nearest(np.concatenate([unit(image), unit(text)]), library, NEIGHBOURS, picture_and_name)
+        neighbours = np.stack([sims[2 * n :], sims[:n], sims[n : 2 * n]], axis=1)  # in VIEWS order
+        return cls(image, text, visual, neighbours, rows[2 * n :], len(library))
 
     def support(self, similarity: float) -> int:
         """How many distinct library photos are at least `similarity` like some candidate (picture and name)."""
@@ -104,9 +112,12 @@ def candidate_vectors(image: np.ndarray, text: np.ndarray) -> np.ndarray:
     return unit(image + text)
 
 
-def view_vectors(image: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The candidates' unit vectors in each of `VIEWS` (a missing picture gives zero rows in its view)."""
-    return candidate_vectors(image, text), unit(image), unit(text)
+def view_mix(image: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) per candidate with unit(image + text) = a * unit(image) + b * unit(text): the picture-and-name view
+    as a mix of the other two, so its similarities come from theirs."""
+    image, text = np.asarray(image, np.float32), np.asarray(text, np.float32)
+    whole = np.maximum(np.linalg.norm(image + text, axis=-1), 1e-12)
+    return np.linalg.norm(image, axis=-1) / whole, np.linalg.norm(text, axis=-1) / whole
 
 
 def item_text(item: CatalogItem) -> str:

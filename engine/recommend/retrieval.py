@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+
+BLOCK = 32_768  # library photos per block of `nearest`: the block's similarities stay small (q x BLOCK floats)
+SAMPLE_STRIDE = 16  # `_block_top` thresholds each row at its sample of every 16th photo
+Derived = Callable[[np.ndarray], np.ndarray]  # [n, b] similarities -> [j, b] similarities of derived queries
 
 
 def unit(v: np.ndarray) -> np.ndarray:
@@ -43,23 +49,54 @@ def top_w(matrix: np.ndarray, query: np.ndarray, w: int) -> tuple[np.ndarray, np
     return order.astype(np.int64), sims[order].astype(np.float32)
 
 
-def nearest(candidates: np.ndarray, matrix: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """([n, m] cosine similarities, [n, m] library rows) of each candidate's `m` nearest photos, best first.
+def nearest(
+    candidates: np.ndarray, matrix: np.ndarray, m: int, derived: Derived | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """([q, m] cosine similarities, [q, m] library rows) of each query's `m` nearest photos, best first.
 
-    Retrieval per candidate: the photos most like each candidate, wherever they are in the library. With fewer
-    than `m` photos the missing places hold similarity -1 (no photo is less like anything) and row -1. One matrix
-    product over the library, then a partial sort per candidate: O(n * photos).
+    The queries are the `candidates`' rows, then the rows `derived` computes from each block of their similarities
+    (a linear mix of the candidates' similarities is the similarity of the same mix of their vectors, so one matrix
+    product serves every mix). With fewer than `m` photos the missing places hold similarity -1 (no photo is less
+    like anything) and row -1. Exact: the library is read in blocks of `BLOCK` photos, each block's top `m` per query
+    found by `_block_top`, the blocks' winners merged. O(q * photos) time, O(q * BLOCK) memory.
     """
-    n = len(candidates)
-    sims_out = np.full((n, m), -1.0, dtype=np.float32)
-    rows_out = np.full((n, m), -1, dtype=np.int64)
-    if len(matrix) == 0 or n == 0:
-        return sims_out, rows_out
-    sims = candidates.astype(matrix.dtype, copy=False) @ matrix.T  # [n, photos]
+    queries = candidates.astype(matrix.dtype, copy=False)
+    found_sims, found_rows = [], []
+    for start in range(0, max(len(matrix), 1), BLOCK):
+        block = queries @ matrix[start : start + BLOCK].T  # [n, b]
+        tops = [_block_top(block, m)] + ([_block_top(derived(block), m)] if derived is not None else [])
+        found_sims.append(np.concatenate([sims for sims, _ in tops]))
+        found_rows.append(np.concatenate([cols for _, cols in tops]) + start)
+    sims, rows = np.concatenate(found_sims, axis=1), np.concatenate(found_rows, axis=1)
     k = min(m, sims.shape[1])
-    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    top_sims = np.take_along_axis(sims, top, axis=1)
-    order = np.argsort(-top_sims, axis=1, kind="stable")
-    sims_out[:, :k] = np.take_along_axis(top_sims, order, axis=1)
-    rows_out[:, :k] = np.take_along_axis(top, order, axis=1)
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    sims_out = np.full((len(sims), m), -1.0, dtype=np.float32)
+    rows_out = np.full((len(sims), m), -1, dtype=np.int64)
+    sims_out[:, :k] = np.take_along_axis(sims, order, axis=1)
+    rows_out[:, :k] = np.take_along_axis(rows, order, axis=1)
     return sims_out, rows_out
+
+
+def _block_top(block: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `m` largest similarities of each row of `block` and their columns (unordered).
+
+    A full partition of every row costs about ten times a comparison per entry, so the rows are first cut at a
+    threshold that cannot lose a winner: the m-th largest of a strided sample is at most the row's own m-th largest.
+    About m * `SAMPLE_STRIDE` entries per row pass it, and only those are partitioned.
+    """
+    rows, cols = block.shape
+    k = min(m, cols)
+    if k == 0:
+        return np.zeros((rows, 0), block.dtype), np.zeros((rows, 0), np.int64)
+    if cols <= 2 * SAMPLE_STRIDE * k:  # small block: partition it whole
+        top = np.argpartition(block, cols - k, axis=1)[:, cols - k :]
+        return np.take_along_axis(block, top, axis=1), top
+    sample = block[:, ::SAMPLE_STRIDE]
+    threshold = np.partition(sample, sample.shape[1] - k, axis=1)[:, sample.shape[1] - k]
+    sims, cols_out = np.empty((rows, k), dtype=block.dtype), np.empty((rows, k), dtype=np.int64)
+    for r in range(rows):
+        passed = np.flatnonzero(block[r] >= threshold[r])  # at least k: the sample's own top k pass
+        values = block[r, passed]
+        top = np.argpartition(values, len(values) - k)[len(values) - k :]
+        sims[r], cols_out[r] = values[top], passed[top]
+    return sims, cols_out

@@ -3,20 +3,40 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from engine.recommend import retrieval
 from engine.recommend.candidates import NEIGHBOURS, VIEWS, CandidateSet
 from engine.recommend.retrieval import nearest, unit
 from engine.recommend.scorer import library_density
 
 
-def test_nearest_agrees_with_a_full_sort():
+@pytest.mark.parametrize("block", [retrieval.BLOCK, 128])
+@pytest.mark.parametrize("m", [3, 10])
+def test_nearest_agrees_with_a_full_sort(monkeypatch, block, m):
+    monkeypatch.setattr(retrieval, "BLOCK", block)  # 128: several blocks, each thresholded on a sample
     rng = np.random.default_rng(0)
     library, candidates = unit(rng.normal(size=(500, 16))), unit(rng.normal(size=(7, 16)))
-    sims, rows = nearest(candidates, library, 10)
+    sims, rows = nearest(candidates, library, m)
     full = candidates @ library.T
-    expected_rows = np.argsort(-full, axis=1, kind="stable")[:, :10]
+    expected_rows = np.argsort(-full, axis=1, kind="stable")[:, :m]
     np.testing.assert_array_equal(rows, expected_rows)
     np.testing.assert_allclose(sims, np.take_along_axis(full, expected_rows, axis=1), rtol=1e-6)
+
+
+def test_the_three_views_match_retrieving_each_view_on_its_own(monkeypatch):
+    monkeypatch.setattr(retrieval, "BLOCK", 256)
+    rng = np.random.default_rng(3)
+    library = unit(rng.normal(size=(1000, 16)))
+    pictures, names = unit(rng.normal(size=(5, 16))), unit(rng.normal(size=(5, 16)))
+    pictures[2] = 0.0  # an item without a usable picture: its picture view is all ties at 0
+    cands = CandidateSet.against(pictures, names, np.zeros((5, 4), np.float32), library)
+    for view, vectors in enumerate((unit(pictures + names), pictures, names)):
+        expected, expected_rows = nearest(vectors, library, NEIGHBOURS)
+        np.testing.assert_allclose(cands.neighbours[:, view], expected, atol=1e-6)
+        if view == 0:
+            np.testing.assert_array_equal(cands.neighbour_rows, expected_rows)
+    assert (cands.neighbours[2, 1] == 0).all()
 
 
 def test_a_small_library_leaves_the_missing_places_empty():
