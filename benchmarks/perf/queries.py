@@ -1,10 +1,10 @@
 """Query latency at library scale: recommend and search over 1k, 10k and 100k photos, on the real code path.
 
-The library is synthetic (random image and caption vectors; captions and aspect words from the bundle's own
-describer on random label probabilities, so they look and repeat like real ones; the words' real vectors), written
-into a real encrypted store with `ProfileStore.add_profiles`. Queries are the real `VisualLens.recommend` (a catalog
-file per question, emoji items of the sample catalog) and `VisualLens.search`, in freshly unlocked profiles at each
-library size.
+The library is synthetic (random image, caption and visual vectors, recorded as the bundle's; captions and aspect
+words from the bundle's own describer on random label probabilities, so they look and repeat like real ones; the
+words' real vectors), written into a real encrypted store with `ProfileStore.add_profiles`. Queries are the real
+`VisualLens.recommend` (a catalog file per question, emoji items of the sample catalog) and `VisualLens.search`, in
+freshly unlocked profiles at each library size.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def populate(profile: Path, bundle: Path, upto: int, start: int, seed: int = 0) 
             vectors = rng.standard_normal((n, dim)).astype(np.float32)
             caption_vectors = rng.standard_normal((n, dim)).astype(np.float32)
             caption_vectors /= np.linalg.norm(caption_vectors, axis=1, keepdims=True)
+            visual = rng.standard_normal((n, lens.bundle.visual_dim)).astype(np.float32)
             described = describe(rng, n)
             words = lens.store.words_without_vectors(word for _, aspects in described for word in aspects)
             lens.store.add_profiles([
@@ -105,6 +106,7 @@ def populate(profile: Path, bundle: Path, upto: int, start: int, seed: int = 0) 
                     size=2_000_000 + i, mtime_ns=1_700_000_000_000_000_000 + i, content_hash=f"{i:032x}",
                     caption=caption, aspects=aspects, vector=vectors[i - first], width=4032, height=3024,
                     caption_vector=caption_vectors[i - first],
+                    visual_vector=visual[i - first], encoded_with=lens.bundle.identity,
                 )
                 for i, (caption, aspects) in zip(range(first, first + n), described)
             ], list(zip(words, lens.text_encoder.encode(words))))

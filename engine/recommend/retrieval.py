@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -57,17 +59,21 @@ def nearest(
     The queries are the `candidates`' rows, then the rows `derived` computes from each block of their similarities
     (a linear mix of the candidates' similarities is the similarity of the same mix of their vectors, so one matrix
     product serves every mix). With fewer than `m` photos the missing places hold similarity -1 (no photo is less
-    like anything) and row -1. Exact: the library is read in blocks of `BLOCK` photos, each block's top `m` per query
-    found by `_block_top`, the blocks' winners merged. O(q * photos) time, O(q * BLOCK) memory.
+    like anything) and row -1. Exact: the library is read in blocks of `BLOCK` photos, one thread per core, each block's
+    top `m` per query found by `_block_top`, the blocks' winners merged. O(q * photos) time, O(q * BLOCK) memory per
+    thread.
     """
     queries = candidates.astype(matrix.dtype, copy=False)
-    found_sims, found_rows = [], []
-    for start in range(0, max(len(matrix), 1), BLOCK):
+
+    def winners(start: int) -> tuple[np.ndarray, np.ndarray]:
         block = queries @ matrix[start : start + BLOCK].T  # [n, b]
         tops = [_block_top(block, m)] + ([_block_top(derived(block), m)] if derived is not None else [])
-        found_sims.append(np.concatenate([sims for sims, _ in tops]))
-        found_rows.append(np.concatenate([cols for _, cols in tops]) + start)
-    sims, rows = np.concatenate(found_sims, axis=1), np.concatenate(found_rows, axis=1)
+        return np.concatenate([sims for sims, _ in tops]), np.concatenate([cols for _, cols in tops]) + start
+
+    starts = range(0, max(len(matrix), 1), BLOCK)
+    with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:  # NumPy releases the GIL
+        found = list(pool.map(winners, starts))
+    sims, rows = np.concatenate([s for s, _ in found], axis=1), np.concatenate([r for _, r in found], axis=1)
     k = min(m, sims.shape[1])
     order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
     sims_out = np.full((len(sims), m), -1.0, dtype=np.float32)

@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from engine.models.bundle import BundleError, load_bundle
+from engine.recommend.ranker import OnnxRanker
 from export.bundle_io import BundleExistsError
 from export.data.benchmark.format import BenchmarkFormatError, load_benchmark
 from export.lite.parity import ParityError
-from export.ranker.eval_report import Report, add_ablations, add_bridge, add_curves, add_main_table
+from export.ranker.eval_report import Report, add_ablations, add_bridge, add_curves, add_main_table, add_previous
 from export.ranker.features import embed_benchmark
 from export.ranker.pipeline import Recipe, fit, validation_metrics, write_ranker_bundle
 from export.ranker.train import TrainConfig
@@ -68,6 +69,9 @@ def eval_command(
     cross: list[str] = typer.Option(
         [], "--cross", help="NAME=FOLDER: another benchmark scored as its own table (cross-source; repeatable)."
     ),
+    previous: str | None = typer.Option(
+        None, "--previous", help="NAME=BUNDLE: a previous bundle whose ranker this one is compared with, paired."
+    ),
     with_ablations: bool = typer.Option(True, "--ablations/--no-ablations", help="Train and score each ablation."),
     only: list[str] = typer.Option([], "--ablation", help="Run only this ablation (repeatable; default: all)."),
     with_curves: bool = typer.Option(True, "--curves/--no-curves", help="MRR vs history length and candidates."),
@@ -81,12 +85,20 @@ def eval_command(
     """The paper's table on the test users (Hit@1/3/10, MRR, 95% bootstrap CIs, share of the random -> oracle gap
     closed), what the photos add, ablations, cross-source tables, the bridge and the curves."""
     with _errors():
-        targets = [_named(item) for item in cross]
+        targets = [_named(item, "--cross") for item in cross]
+        earlier = _named(previous, "--previous") if previous else None
         bench, source = load_benchmark(benchmark), load_bundle(bundle)
         features = _features(bench, source, cache, True)
         report.mkdir(parents=True, exist_ok=True)
         out = Report("VisualLens ranker evaluation")
         ref = add_main_table(out, "Main table", bench, features, source, console.print)
+        if earlier is not None:
+            name, folder = earlier
+            prior = load_bundle(folder)
+            if not OnnxRanker.available(prior):
+                raise typer.BadParameter(f"--previous: the bundle in {folder} has no trained ranker to compare with")
+            add_previous(out, name, bench, (features, source), (_features(bench, prior, cache, True), prior), ref,
+                         console.print)
         if with_ablations:
             add_ablations(out, bench, features, _ablation_recipe(source, epochs, refine_rounds), ref, report,
                           console.print, tuple(only))
@@ -104,10 +116,10 @@ def eval_command(
     console.print(f"report written to {report}")
 
 
-def _named(item: str) -> tuple[str, Path]:
+def _named(item: str, option: str) -> tuple[str, Path]:
     name, sep, folder = item.partition("=")
     if not sep or not name or not folder:
-        raise typer.BadParameter(f"--cross takes NAME=FOLDER, got {item!r}")
+        raise typer.BadParameter(f"{option} takes NAME=FOLDER, got {item!r}")
     return name, Path(folder)
 
 

@@ -3,12 +3,13 @@
 Sections, each with 95% bootstrap intervals:
 1. The main table on the benchmark's test users: random, the true-taste oracle, the zero-shot baselines and the
    bundle's ranker as the engine serves it, with the share of the random -> oracle gap each closes.
-2. What the photos add: the full recipe against the same recipe trained and scored with no history, paired on the
+2. This bundle's ranker against a previous bundle's, paired on the same queries (each reads its own encoders).
+3. What the photos add: the full recipe against the same recipe trained and scored with no history, paired on the
    same queries.
-3. Ablations (each retrained from scratch on the training users) and their plot.
-4. Cross-source benchmarks: photos of one picture style, candidates of another, and a style never trained on.
-5. The bridge on its held-out picture style (from the bundle's manifest).
-6. MRR against history length and candidate count.
+4. Ablations (each retrained from scratch on the training users) and their plot.
+5. Cross-source benchmarks: photos of one picture style, candidates of another, and a style never trained on.
+6. The bridge on its held-out picture style (from the bundle's manifest).
+7. MRR against history length and candidate count.
 """
 
 from __future__ import annotations
@@ -31,7 +32,18 @@ from export.ranker.report import (
     rich_table,
     write_json,
 )
-from export.ranker.study import FULL, NO_HISTORY, ORACLE, RANDOM, ablations, candidates_curve, history_curve, main_table
+from export.ranker.study import (
+    FULL,
+    NO_HISTORY,
+    ORACLE,
+    RANDOM,
+    RANKER,
+    ablations,
+    candidates_curve,
+    history_curve,
+    main_table,
+    served_ranker,
+)
 
 Show = Callable[[object], None]
 
@@ -64,6 +76,21 @@ def add_main_table(report: Report, name: str, bench: Benchmark, features: Benchm
     report.payload.setdefault("tables", {})[name] = as_json(results, ref)
     report.sections.append(f"## {title}\n\n{_describe(bench)}\n\n{markdown_table(results, ref)}")
     return ref
+
+
+def add_previous(
+    report: Report, name: str, bench: Benchmark, ours: tuple[BenchmarkFeatures, Bundle],
+    theirs: tuple[BenchmarkFeatures, Bundle], ref: Reference | None, show: Show,
+) -> None:
+    """This bundle's ranker minus `name`'s (a previous bundle, scored on its own features), paired per query."""
+    rows = [served_ranker(bench, *ours, name=RANKER), served_ranker(bench, *theirs, name=f"{name} (ONNX)")]
+    difference = paired_difference(*rows)
+    show(rich_table(f"This bundle against {name}", rows, ref))
+    report.payload["vs_previous"] = {"name": name, "rows": as_json(rows, ref),
+                                     "difference": {k: vars(v) for k, v in difference.items()}}
+    lines = [f"- {key.replace('hit', 'Hit').replace('mrr', 'MRR')}: {_signed(metric)}" for key, metric in difference.items()]
+    report.sections.append(f"## This bundle against {name} (paired on the main table's queries, 95% bootstrap CI of "
+                           f"the difference)\n\n{markdown_table(rows, ref)}\n\n" + "\n".join(lines))
 
 
 def add_ablations(

@@ -166,3 +166,15 @@ def test_dense_flops_of_a_small_graph(tmp_path):
     compute = dense_compute(path, batch=2)
     assert compute.macs_by_op == {"Conv": 16 * 16 * 8 * 27 + 16 * 16 * 8 * 9, "MatMul": 8 * 10, "Gemm": 10 * 4}
     assert compute.flops == 2 * compute.macs
+
+
+def test_the_query_benchmark_library_is_served_by_its_bundle(lite_bundle, catalog, tmp_path):
+    """`benchmarks/run`'s synthetic library is recorded as the bundle's, so recommend and search read all of it."""
+    from benchmarks.perf.queries import populate
+    from benchmarks.perf.workspace import open_profile
+
+    populate(tmp_path / "profile", lite_bundle, 300, 0)
+    with open_profile(tmp_path / "profile") as lens:
+        rec = lens.recommend("outing", catalog, w=16)
+        found = lens.search("a cat on a sofa", k=5)
+    assert rec.scorer == "trained ranker" and len(rec.grid_paths) == 16 and len(found) == 5

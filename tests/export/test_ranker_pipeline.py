@@ -81,7 +81,7 @@ def test_engine_serves_the_ranker_and_explains(ranker_bundle, photo_dir, catalog
 def test_eval_prints_the_paper_table(ranker_bundle, bench_dir, cache, tmp_path):
     report = tmp_path / "report"
     args = ["eval", "--benchmark", str(bench_dir), "--bundle", str(ranker_bundle), "--report", str(report)]
-    cross = ["--cross", f"the same users again={bench_dir}"]
+    cross = ["--cross", f"the same users again={bench_dir}", "--previous", f"the same bundle={ranker_bundle}"]
     ablation = ["--ablation", "no history (candidates only)"]
     result = CliRunner().invoke(app, [*args, *cross, *ablation, "--curves", "--cache", str(cache)])
     assert result.exit_code == 0, result.output
@@ -99,6 +99,9 @@ def test_eval_prints_the_paper_table(ranker_bundle, bench_dir, cache, tmp_path):
         assert 0 < low <= row["mrr"]["mean"] <= high <= 1 and row["queries"] == SMALL.test_users * SMALL.queries_per_user
     assert main["Random"]["gap_closed_hit@3"] == 0 and main["True-taste oracle (knows the liked kinds)"]["gap_closed_hit@3"] == 1
     assert payload["tables"]["Cross-source: the same users again"] == main
+    versus = payload["vs_previous"]
+    assert versus["rows"]["VisualLens ranker (ONNX, this bundle)"] == main["VisualLens ranker (ONNX, this bundle)"]
+    assert all(versus["difference"][key]["mean"] == 0 for key in ("hit@1", "hit@3", "hit@10", "mrr"))
     assert payload["bridge"]["held_out_source"] == "emoji-facebook"
     assert list(payload["ablations"]) == ["full (torch)", "grid cells shuffled (no cell numbers)", "no history (candidates only)"]
     added = payload["photos_vs_no_history"]["hit@3"]
@@ -109,6 +112,7 @@ def test_eval_prints_the_paper_table(ranker_bundle, bench_dir, cache, tmp_path):
     text = (report / "report.md").read_text()
     assert "| Random |" in text and "closes (Hit@3)" in text and "a picture style it never saw" in text
     assert "What the photos add" in text and (report / "ablations.png").is_file()
+    assert "This bundle against the same bundle" in text
 
 
 def test_engine_scores_equal_the_exported_graph_on_benchmark_queries(ranker_bundle, bench_dir, lite_bundle, cache):
