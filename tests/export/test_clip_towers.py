@@ -20,8 +20,8 @@ from engine.imaging.preprocess import PreprocessSpec, load_tensor
 from engine.models.bundle import Bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
 from export.clip import ModelSpecError, export_clip_towers, load_open_clip
-from export.clip.tiny import TINY, register_tiny_clip
 from export.clip.preprocess import UnsupportedPreprocessError, preprocess_spec
+from export.clip.tiny import TINY, register_tiny_clip
 from export.clip.tokenizer import save_tokenizer
 from export.lite.minilm import extract_minilm
 from export.quantize import PrecisionError
