@@ -71,8 +71,11 @@ def nearest(
         return np.concatenate([sims for sims, _ in tops]), np.concatenate([cols for _, cols in tops]) + start
 
     starts = range(0, max(len(matrix), 1), BLOCK)
-    with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:  # NumPy releases the GIL
-        found = list(pool.map(winners, starts))
+    if len(starts) == 1:  # most libraries, and every training query: no threads to start
+        found = [winners(0)]
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1)) as pool:  # NumPy releases the GIL
+            found = list(pool.map(winners, starts))
     sims, rows = np.concatenate([s for s, _ in found], axis=1), np.concatenate([r for _, r in found], axis=1)
     k = min(m, sims.shape[1])
     order = np.argsort(-sims, axis=1, kind="stable")[:, :k]

@@ -17,7 +17,15 @@ from engine.recommend.ranker import OnnxRanker
 from export.bundle_io import BundleExistsError
 from export.data.benchmark.format import BenchmarkFormatError, load_benchmark
 from export.lite.parity import ParityError
-from export.ranker.eval_report import Report, add_ablations, add_bridge, add_curves, add_main_table, add_previous
+from export.ranker.eval_report import (
+    Report,
+    add_ablations,
+    add_bridge,
+    add_curves,
+    add_main_table,
+    add_previous,
+    reference,
+)
 from export.ranker.features import embed_benchmark
 from export.ranker.pipeline import Recipe, fit, validation_metrics, write_ranker_bundle
 from export.ranker.train import TrainConfig
@@ -91,14 +99,14 @@ def eval_command(
         features = _features(bench, source, cache, True)
         report.mkdir(parents=True, exist_ok=True)
         out = Report("VisualLens ranker evaluation")
-        ref = add_main_table(out, "Main table", bench, features, source, console.print)
+        main = add_main_table(out, "Main table", bench, features, source, console.print)
+        ref = reference(main)
         if earlier is not None:
             name, folder = earlier
             prior = load_bundle(folder)
-            if not OnnxRanker.available(prior):
-                raise typer.BadParameter(f"--previous: the bundle in {folder} has no trained ranker to compare with")
-            add_previous(out, name, bench, (features, source), (_features(bench, prior, cache, True), prior), ref,
-                         console.print)
+            if not (OnnxRanker.available(prior) and OnnxRanker.available(source)):
+                raise typer.BadParameter(f"--previous compares two trained rankers: {bundle} and {folder} need one each")
+            add_previous(out, name, bench, main, (_features(bench, prior, cache, True), prior), console.print)
         if with_ablations:
             add_ablations(out, bench, features, _ablation_recipe(source, epochs, refine_rounds), ref, report,
                           console.print, tuple(only))

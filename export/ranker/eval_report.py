@@ -68,22 +68,25 @@ def reference(results: list[MethodResult]) -> Reference | None:
     return (by_name[RANDOM], by_name[ORACLE]) if ORACLE in by_name else None
 
 
-def add_main_table(report: Report, name: str, bench: Benchmark, features: BenchmarkFeatures, bundle: Bundle, show: Show) -> Reference | None:
+def add_main_table(
+    report: Report, name: str, bench: Benchmark, features: BenchmarkFeatures, bundle: Bundle, show: Show
+) -> list[MethodResult]:
     results = main_table(bench, features, bundle)
     ref = reference(results)
     title = f"{name}: {len(bench.split('test'))} test queries of {len(bench.queries[0].candidates)} candidates"
     show(rich_table(title, results, ref))
     report.payload.setdefault("tables", {})[name] = as_json(results, ref)
     report.sections.append(f"## {title}\n\n{_describe(bench)}\n\n{markdown_table(results, ref)}")
-    return ref
+    return results
 
 
 def add_previous(
-    report: Report, name: str, bench: Benchmark, ours: tuple[BenchmarkFeatures, Bundle],
-    theirs: tuple[BenchmarkFeatures, Bundle], ref: Reference | None, show: Show,
+    report: Report, name: str, bench: Benchmark, main: list[MethodResult], theirs: tuple[BenchmarkFeatures, Bundle],
+    show: Show,
 ) -> None:
-    """This bundle's ranker minus `name`'s (a previous bundle, scored on its own features), paired per query."""
-    rows = [served_ranker(bench, *ours, name=RANKER), served_ranker(bench, *theirs, name=f"{name} (ONNX)")]
+    """The main table's ranker minus `name`'s (a previous bundle, scored on its own features), paired per query."""
+    ref = reference(main)
+    rows = [next(r for r in main if r.name == RANKER), served_ranker(bench, *theirs, name=f"{name} (ONNX)")]
     difference = paired_difference(*rows)
     show(rich_table(f"This bundle against {name}", rows, ref))
     report.payload["vs_previous"] = {"name": name, "rows": as_json(rows, ref),
