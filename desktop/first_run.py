@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.folder_list import FolderList
-from desktop.passphrase_strength import passphrase_strength
 from desktop.model_choice import ModelChoice
+from desktop.passphrase_strength import passphrase_strength
 from engine.home import Home
 
 

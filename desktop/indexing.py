@@ -26,9 +26,11 @@ class IndexStatus:
 
 
 class IndexRunner(QObject):
-    """Runs `VisualLens.index` in a worker; a paused run holds between batches (each batch is already committed).
+    """Runs `VisualLens.refresh` in a worker; a paused run holds between batches (each batch is already committed).
 
-    Asking for a run while one is going queues it: the folders are indexed right after the current run.
+    Folders the user chooses join the library first (`VisualLens.include`, which may bring back one they forgot);
+    a run only ever indexes folders still in the library when it starts. Asking for a run while one is going queues
+    it: the folders are indexed right after the current run.
     """
 
     started = Signal()
@@ -37,6 +39,7 @@ class IndexRunner(QObject):
     failed = Signal(str)
     paused_changed = Signal(bool)
     holding = Signal()  # a paused run has reached the end of its batch and waits
+    lifted = Signal(list)  # forgotten paths the user chose again, indexed from now on
 
     def __init__(self, session: Session):
         super().__init__()
@@ -57,12 +60,27 @@ class IndexRunner(QObject):
         return not self._resume.is_set()
 
     def start(self, folders: Sequence[str | Path] | None = None) -> None:
-        """Index `folders` (default: every library folder), now or right after the run in progress."""
+        """Index `folders` the user chose (they join the library), or by default every library folder; now or right
+        after the run in progress."""
+        if folders is not None:
+            try:
+                lifted = self.session.lens.include(folders)
+            except Exception as exc:  # noqa: BLE001 - shown like a failed run
+                self.failed.emit(str(exc))
+                return
+            if lifted:
+                self.lifted.emit(lifted)
+            self.session.library_changed.emit()
+        self.refresh(folders)
+
+    def refresh(self, folders: Sequence[str | Path] | None = None) -> None:
+        """Bring library folders (default: all) up to date, now or right after the run in progress; a folder that
+        left the library meanwhile (forgotten) is left alone."""
         if self._running:
             self._queue(folders)
             return
         lens = self.session.lens
-        targets = list(folders) if folders is not None else lens.store.folders()
+        targets = list(folders) if folders is not None else None
         self._running = True
         self._cancel.clear()
         self.started.emit()
@@ -73,7 +91,7 @@ class IndexRunner(QObject):
                 elapsed = max(time.perf_counter() - started, 1e-6)
                 report(IndexStatus(p.done, p.total, p.done / elapsed, p.path))
 
-            return lens.index(targets, progress=on_progress, should_stop=self._hold)
+            return lens.refresh(targets, progress=on_progress, should_stop=self._hold)
 
         run_task(work, done=self._on_done, failed=self._on_failed, progress=self.progressed.emit)
 
@@ -100,11 +118,8 @@ class IndexRunner(QObject):
     def _start_queued(self) -> None:
         queued, everything = self._queued, self._queued_all
         self._queued, self._queued_all = None, False
-        if everything:
-            folders = [*self.session.lens.store.folders(), *(queued or [])]
-            self.start(list(dict.fromkeys(str(Path(f).expanduser().resolve()) for f in folders)))
-        elif queued:
-            self.start(queued)
+        if everything or queued:
+            self.refresh(None if everything else queued)
 
     def _hold(self) -> bool:
         """Called by the indexer between batches: wait while paused; True stops the run."""

@@ -50,4 +50,4 @@ class LiveWatch(QObject):
 
     def _index(self, folders: set[Path]) -> None:
         if self.session.is_unlocked:
-            self.runner.start(sorted(str(f) for f in folders))
+            self.runner.refresh(sorted(str(f) for f in folders))

@@ -59,6 +59,8 @@ class MainWindow(QMainWindow):
             view.status.connect(self.show_message)
         self.runner.finished.connect(lambda report: self.show_message(f"Indexing done in {report.seconds:.0f} s"))
         self.runner.failed.connect(self.show_message)
+        self.runner.lifted.connect(lambda paths: self.show_message(f"Indexing again what you had forgotten: "
+                                                                   f"{', '.join(paths)}"))
         for signal in (session.unlocked, session.library_changed, session.settings_changed):
             signal.connect(self._update_status)
         session.wiped.connect(self._after_wipe)
@@ -137,8 +139,10 @@ class MainWindow(QMainWindow):
         added = [f for f in folders if f not in old.store.folders()]
         self.session.apply_settings(settings)
         self.session.library_changed.emit()
-        if bundle_changed or added:
-            self.runner.start(None if bundle_changed else added)
+        if added:
+            self.runner.start(added)
+        if bundle_changed:
+            self.runner.start()  # every folder, re-encoded with the new bundle
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)

@@ -1,4 +1,4 @@
-"""Privacy: what is watched, excluding and forgetting photos or folders, wiping everything, where the store is."""
+"""Privacy: what is watched, forgetting photos or folders for good, wiping everything, where the store is."""
 
 from __future__ import annotations
 
@@ -45,19 +45,20 @@ class PrivacyView(QWidget):
         forget_folder = QPushButton("Forget folder")
         forget_folder.setToolTip("Stop watching the selected folder and remove its photos from your profile now")
         forget_folder.clicked.connect(self._forget_selected_folder)
-        exclude = QPushButton("Exclude a subfolder…")
-        exclude.clicked.connect(self._choose_exclusion)
+        forget_subfolder = QPushButton("Forget a subfolder…")
+        forget_subfolder.setToolTip("Remove a folder's photos from your profile now and never index it again")
+        forget_subfolder.clicked.connect(self._choose_subfolder)
         forget_photo = QPushButton("Forget photos…")
         forget_photo.clicked.connect(self._choose_photos)
         buttons = QHBoxLayout()
-        for button in (forget_folder, exclude, forget_photo):
+        for button in (forget_folder, forget_subfolder, forget_photo):
             buttons.addWidget(button)
         buttons.addStretch(1)
         watched = QGroupBox("Watched folders")
         watched_layout = QVBoxLayout(watched)
         watched_layout.addWidget(self.folders)
         watched_layout.addLayout(buttons)
-        watched_layout.addWidget(QLabel("Excluded subfolders (never indexed):"))
+        watched_layout.addWidget(QLabel("Forgotten (skipped until you add them again with Add photo folder):"))
         watched_layout.addWidget(self.excluded)
 
         self.location = QLabel()
@@ -93,14 +94,9 @@ class PrivacyView(QWidget):
         )
 
     def forget(self, path: str | Path) -> int:
+        """Remove a photo or a folder's photos now and keep them out until the user adds that path again."""
         removed = self.session.lens.forget(path)
-        self.status.emit(f"Forgot {removed} photo(s) under {path}")
-        self.session.library_changed.emit()
-        return removed
-
-    def exclude(self, folder: str | Path) -> int:
-        removed = self.session.lens.exclude(folder)
-        self.status.emit(f"Excluded {folder}; forgot {removed} photo(s) it held")
+        self.status.emit(f"Forgot {removed} photo(s) under {path}; it will not be indexed again unless you add it")
         self.session.library_changed.emit()
         return removed
 
@@ -117,11 +113,11 @@ class PrivacyView(QWidget):
         for item in self.folders.selectedItems():
             self.forget(item.text())
 
-    def _choose_exclusion(self) -> None:
+    def _choose_subfolder(self) -> None:
         start = self.folders.currentItem().text() if self.folders.currentItem() else str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Exclude a subfolder", start)
+        folder = QFileDialog.getExistingDirectory(self, "Forget a subfolder", start)
         if folder:
-            self.exclude(folder)
+            self.forget(folder)
 
     def _choose_photos(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Forget photos", str(Path.home()))

@@ -13,6 +13,7 @@ import numpy as np
 from engine.catalog.items import CatalogItem
 from engine.catalog.loaders import load_catalog
 from engine.home import Home, Settings
+from engine.library.scan import is_excluded, is_within, normalise
 from engine.models.bundle import Bundle, BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.profile.describers import load_describer
@@ -122,21 +123,61 @@ class VisualLens:
     # -- indexing -------------------------------------------------------------------------------------
     def index(
         self,
-        folders: Sequence[str | Path],
+        paths: Sequence[str | Path],
         progress: Callable[[IndexProgress], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> IndexReport:
-        """Add `folders` to the library and bring their profiles up to date (incremental, resumable); photos that
-        another model bundle encoded are re-encoded with the active one."""
-        resolved = [Path(f).expanduser().resolve() for f in folders]
-        for folder in resolved:
-            if not folder.is_dir():
-                raise FileNotFoundError(f"{folder}: folder not found")
-        for folder in resolved:
-            self.store.add_folder(str(folder))
+        """Index folders or photos the user named (:meth:`include`) and bring their profiles up to date
+        (incremental, resumable); photos that another model bundle encoded are re-encoded with the active one.
+        The report's `lifted` lists the forgotten paths this indexes again."""
+        lifted = self.include(paths)
+        report = self.refresh(paths, progress, should_stop)
+        report.lifted = lifted
+        return report
+
+    def include(self, paths: Sequence[str | Path]) -> list[str]:
+        """Take folders or photos the user named to index; returns the forgotten paths this lifts.
+
+        A forgotten path comes back only when it is named itself (its exclusion is lifted) or a folder inside it is
+        (that folder is indexed, the rest stays out); naming a parent lifts nothing. Named folders join the library;
+        a named photo must lie in a library folder and not inside a forgotten one. Nothing changes on an error.
+        """
+        library, excluded = self.store.folders(), self.store.exclusions()
+        lift, folders = [], []
+        for given in paths:
+            forms = _forms(given)
+            path = forms[0]
+            if os.path.isdir(path):
+                folders.append(path)
+            elif not os.path.exists(path):
+                raise FileNotFoundError(f"{path}: not found")
+            elif not _holders(forms, library):
+                raise ValueError(f"{path} is in no library folder: index the folder that holds it")
+            elif any(is_excluded(form, [e for e in excluded if e not in forms], library) for form in forms):
+                raise ValueError(f"{path} is in a folder you asked VisualLens to forget: index "
+                                 f"{os.path.dirname(path)} to bring back the photos of that folder")
+            lift += forms
+        return self.store.include(lift, folders)
+
+    def refresh(
+        self,
+        paths: Sequence[str | Path] | None = None,
+        progress: Callable[[IndexProgress], None] | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> IndexReport:
+        """Bring every library folder, or the one that holds each of `paths`, up to date, as the watcher and
+        `visuallens index` without a path do: a path in no library folder (one forgotten meanwhile, say) and folders
+        not available now are left as they are, and nothing forgotten comes back."""
+        library = self.store.folders()
+        if paths is not None:  # the deepest library folder holding each path
+            held = [_holders(_forms(path), library) for path in paths]
+            library = list(dict.fromkeys(max(folders, key=len) for folders in held if folders))
+        folders = [folder for folder in library if os.path.isdir(folder)]
+        if not folders:
+            return IndexReport()
         describer = load_describer(self.bundle, self.settings.provider, threads=1)  # one per indexer lane
         indexer = Indexer(self.store, self.image_encoder, describer, self.text_encoder)
-        report = indexer.run(resolved, progress=progress, should_stop=should_stop)
+        report = indexer.run(folders, progress=progress, should_stop=should_stop)
         self._matrix = None
         return report
 
@@ -171,18 +212,10 @@ class VisualLens:
 
     # -- privacy --------------------------------------------------------------------------------------
     def forget(self, path: str | Path) -> int:
-        """Remove a photo, or every photo under a folder, from the store now; returns how many were removed."""
-        target = str(Path(path).expanduser().resolve())
-        removed = self.store.remove([target]) + self.store.remove_folder(target)
-        self.store.remove_folder_entry(target)
-        self._matrix = None
-        return removed
-
-    def exclude(self, folder: str | Path) -> int:
-        """Stop indexing a subfolder of the library and forget what it held; returns how many photos were removed."""
-        target = str(Path(folder).expanduser().resolve())
-        self.store.add_exclusion(target)
-        removed = self.store.remove_folder(target)
+        """Remove a photo, or every photo under a folder, from the store now and keep it out: index runs, the
+        watcher and a parent folder named to `index` skip it until the user names it to :meth:`index` again
+        (a library folder forgotten leaves the library). Returns how many photos were removed."""
+        removed = self.store.forget(_forms(path))
         self._matrix = None
         return removed
 
@@ -234,3 +267,15 @@ class VisualLens:
                 )
             self._matrix, self._matrix_version = matrix, version
         return self._matrix
+
+
+def _holders(forms: list[str], library: list[str]) -> list[str]:
+    """The library folders that hold a path (any of its `forms`)."""
+    return [folder for folder in library if any(is_within(form, folder) for form in forms)]
+
+
+def _forms(path: str | Path) -> list[str]:
+    """`path` resolved (links followed), then as given if that differs: the store holds photos by the path the
+    scan reached them by, so forgetting and lifting take both."""
+    given = Path(path).expanduser()
+    return list(dict.fromkeys([str(given.resolve()), normalise(given)]))

@@ -92,12 +92,14 @@ def init(
             )
         initialise(home, passphrase=passphrase, use_keyring=use_keyring, bundle=bundle)
     how = " and ".join(p for p, on in (("the OS keyring", use_keyring), ("your passphrase", bool(passphrase))) if on)
-    out.print(f"Created an encrypted profile in [bold]{home.root}[/], protected by {how}.")
+    out.print(f"Created an encrypted profile in [bold]{escape(str(home.root))}[/], protected by {how}.")
 
 
 @app.command()
 def index(
-    paths: Optional[list[Path]] = typer.Argument(None, help="Photo folders to index (default: every folder indexed before)."),
+    paths: Optional[list[Path]] = typer.Argument(
+        None, help="Photo folders or photos to index (default: every library folder). A forgotten path comes back "
+                   "only when it is named here itself, or a folder inside it is."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Index photo folders: new and changed photos are profiled, unchanged ones skipped, deleted ones removed."""
@@ -106,9 +108,8 @@ def index(
             lens.bundle  # fail fast on a missing/broken bundle, before scanning
             if not paths:
                 known = [Path(f) for f in lens.store.folders()]
-                paths = [f for f in known if f.is_dir()]
-                for missing in sorted(set(known) - set(paths)):
-                    err.print(f"[yellow]not available, left as is:[/] {missing}", highlight=False)
+                for missing in sorted(f for f in known if not f.is_dir()):
+                    err.print(f"[yellow]not available, left as is:[/] {escape(str(missing))}", highlight=False)
                 if not known:
                     raise ValueError("no photo folders yet: run `visuallens index FOLDER`")
             with _progress(disable=as_json) as bar:
@@ -117,19 +118,23 @@ def index(
                 def on_progress(p) -> None:
                     bar.update(task, completed=p.done, total=p.total, description=f"Indexing {_shown(Path(p.path).name)[:30]}")
 
-                report = lens.index(paths, progress=on_progress)
+                report = lens.index(paths, progress=on_progress) if paths else lens.refresh(progress=on_progress)
     summary = {
         "scanned": report.scanned, "added": report.added, "updated": report.updated, "moved": report.moved,
         "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
         "captions_filled": report.captions_filled, "reencoded": report.reencoded,
         "failed": [{"path": _shown(p), "reason": r} for p, r in report.failed],
         "seconds": round(report.seconds, 2), "images_per_second": round(report.images_per_second, 1),
+        "lifted": [_shown(p) for p in report.lifted],
     }
     if as_json:
         out.print_json(json.dumps(summary))
         return
+    for path in report.lifted:
+        out.print(f"Lifted the exclusion of {escape(_shown(path))}: you named it, so it is indexed again.",
+                  highlight=False, soft_wrap=True)
     for path, reason in report.failed:
-        err.print(f"[yellow]skipped[/] {_shown(path)}: {reason}", highlight=False)
+        err.print(f"[yellow]skipped[/] {escape(_shown(path))}: {escape(reason)}", highlight=False)
     reencoded = f"{report.reencoded} re-encoded for the new model bundle, " if report.reencoded else ""
     out.print(
         f"{report.scanned} photos scanned: {report.added} added, {report.updated} updated, {report.moved} moved, "
@@ -155,7 +160,7 @@ def search(
         return
     table = Table("score", "photo", "caption")
     for h in hits:
-        table.add_row(f"{h.score:.3f}", h.path, h.caption)
+        table.add_row(f"{h.score:.3f}", escape(h.path), escape(h.caption))
     out.print(table)
 
 
@@ -182,16 +187,16 @@ def recommend(
         out.print_json(json.dumps(rec.as_dict()))
         return
     out.print(f"[bold]{escape(category)}[/] for you, ranked by the {rec.scorer} from {len(rec.grid_paths)} of your photos")
-    out.print(f"Your profile here: {escape(', '.join(rec.profile_aspects)) or 'no photos yet'}")
+    out.print(f"Your profile here: {escape(', '.join(rec.profile_aspects)) or 'no words several photos share yet'}")
     if rec.cold_start:
         out.print(f"[yellow]{escape(rec.cold_start_note())}[/]")
     table = Table("rank", "item", "score", "because of photos", "aspect words")
     for r in rec.ranked[:top]:
-        table.add_row(str(r.rank), r.item.name, f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),
-                      ", ".join(r.evidence.aspect_words))
+        table.add_row(str(r.rank), escape(r.item.name), f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),
+                      escape(", ".join(r.evidence.aspect_words)))
     out.print(table)
     if grid is not None:
-        out.print(f"Evidence grid saved to {grid} (cells of the top item framed).")
+        out.print(f"Evidence grid saved to {escape(str(grid))} (cells of the top item framed).")
 
 
 @app.command()
@@ -205,7 +210,7 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table(show_header=False)
     for key, value in info.items():
-        table.add_row(key, json.dumps(value) if isinstance(value, (dict, list)) else str(value))
+        table.add_row(key, escape(json.dumps(value) if isinstance(value, (dict, list)) else str(value)))
     out.print(table)
     if info.get("reencode_pending"):
         out.print(f"{info['reencode_pending']} photos were encoded with another model bundle and are left out of "
@@ -215,11 +220,14 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @app.command()
 def forget(path: Path = typer.Argument(..., help="A photo or a folder to remove from the profile.")) -> None:
-    """Remove a photo or a whole folder from the encrypted profile, now."""
+    """Remove a photo or a whole folder from the encrypted profile, now, and keep it out."""
     with _session() as lens:
         with reported_errors():
             removed = lens.forget(path)
-    out.print(f"Forgot {removed} photo(s) under {path}.")
+    shown = escape(_shown(str(path)))
+    out.print(f"Forgot {removed} photo(s) under {shown}. Future index runs and the watcher skip it, also in the "
+              f"folders that hold it, until you index it explicitly: `visuallens index {shown}`.",
+              highlight=False, soft_wrap=True)
 
 
 @app.command(name="wipe")
@@ -230,7 +238,7 @@ def wipe_command(yes: bool = typer.Option(False, "--yes", help="Do not ask for c
         raise typer.Exit(EXIT_ERROR)
     with reported_errors():
         wipe(home)
-    out.print(f"Wiped the VisualLens profile in {home.root}.")
+    out.print(f"Wiped the VisualLens profile in {escape(str(home.root))}.")
 
 
 @app.command()

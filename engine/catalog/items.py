@@ -10,6 +10,11 @@ class CatalogError(ValueError):
     """A catalog that cannot be used; the message names the file (and the item) in one line."""
 
 
+def one_line(text: str) -> str:
+    """Text from a catalog as it may appear in a message: newlines and other control characters escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 @dataclass(frozen=True)
 class CatalogItem:
     """One candidate a user may be recommended; `image` is an absolute path (checked to exist when loaded)."""
@@ -37,6 +42,6 @@ class Catalog:
         wanted = category.strip().casefold()
         found = [item for item in self.items if item.category.casefold() == wanted]
         if not found:
-            known = ", ".join(self.categories())
+            known = ", ".join(map(one_line, self.categories()))
             raise CatalogError(f"{self.source}: no category {category!r}; known categories: {known}")
         return found

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.catalog.items import Catalog, CatalogError, CatalogItem
+from engine.catalog.items import Catalog, CatalogError, CatalogItem, one_line
 
 REQUIRED_FIELDS = ("id", "name", "category")
 FIELDS = (*REQUIRED_FIELDS, "description", "image")
@@ -58,7 +58,8 @@ def load_catalog(path: str | Path) -> Catalog:
     if reader is None:
         raise CatalogError(f"{path}: unsupported catalog format {path.suffix!r}; use .json or .csv")
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open(encoding="utf-8-sig", newline="") as file:  # newline="": "\r" inside a CSV cell is kept
+            text = file.read()
     except FileNotFoundError:
         raise CatalogError(f"{path}: catalog file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -82,6 +83,8 @@ def _json_records(path: Path, text: str) -> Iterable[Record]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CatalogError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, arrays nested thousands deep
+        raise CatalogError(f"{path}: invalid JSON ({type(exc).__name__}: {exc})") from None
     if isinstance(data, dict) and "items" in data:
         data = data["items"]
     if not isinstance(data, list):
@@ -113,7 +116,8 @@ def _item(path: Path, where: str, record: Any) -> CatalogItem:
         raise CatalogError(f"{path}: {where}: expected an object with {', '.join(FIELDS)}, got {type(record).__name__}")
     unknown = sorted(set(record) - set(FIELDS))
     if unknown:
-        raise CatalogError(f"{path}: {where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}")
+        unknown_fields = ", ".join(map(one_line, unknown))
+        raise CatalogError(f"{path}: {where}: unknown field(s) {unknown_fields}; allowed: {', '.join(FIELDS)}")
     values: dict[str, str] = {}
     for field, value in record.items():
         if value is None:  # JSON null: same as leaving the field out
@@ -125,11 +129,7 @@ def _item(path: Path, where: str, record: Any) -> CatalogItem:
     if missing:
         raise CatalogError(f"{path}: {where}: missing {', '.join(missing)}")
 
-    image = None
-    if values.get("image"):
-        image = (path.parent / values["image"]).resolve()
-        if not image.is_file():
-            raise CatalogError(f"{path}: {where} ({values['id']!r}): image not found: {image}")
+    image = _image(path, f"{where} ({values['id']!r})", values["image"]) if values.get("image") else None
     return CatalogItem(
         id=values["id"],
         name=values["name"],
@@ -137,3 +137,15 @@ def _item(path: Path, where: str, record: Any) -> CatalogItem:
         description=values.get("description", ""),
         image=image,
     )
+
+
+def _image(path: Path, where: str, value: str) -> Path:
+    """The absolute path of an item's image, which must be a file."""
+    try:
+        image = (path.parent / value).resolve()
+        found = image.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte, text the file system cannot encode
+        raise CatalogError(f"{path}: {where}: unusable image path ({one_line(str(exc))})") from None
+    if not found:
+        raise CatalogError(f"{path}: {where}: image not found: {one_line(str(image))}")
+    return image

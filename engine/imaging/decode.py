@@ -18,6 +18,9 @@ except ImportError:  # pragma: no cover - pillow-heif is a hard dependency
 # Refuse decompression bombs before allocating: 24 MP photos are normal, 16k x 16k clip art is not.
 MAX_PIXELS = 120_000_000
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# Encoders scale the short side up to their input size, so a 1 x 100000 strip would need gigabytes: refused. The widest
+# phone panoramas are about 12:1.
+MAX_ASPECT_RATIO = 25
 
 SOURCE_SIZE = "source_size"  # `Image.info` key: the photo's full (width, height) as displayed, before reducing
 _EXIF_ORIENTATION = 0x0112
@@ -45,6 +48,7 @@ def open_oriented(source: str | Path | BinaryIO, min_side: int, max_pixels: int 
             with Image.open(source) as img:
                 if img.width * img.height > max_pixels:
                     raise ImageDecodeError(f"{img.width}x{img.height} pixels exceeds the {max_pixels:,} pixel limit")
+                check_aspect_ratio(img.width, img.height)
                 transposed = img.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED
                 source_size = (img.height, img.width) if transposed else img.size
                 if img.format == "JPEG":
@@ -70,6 +74,13 @@ def open_oriented(source: str | Path | BinaryIO, min_side: int, max_pixels: int 
     result = shrink_to_min_side(img, min_side)
     result.info[SOURCE_SIZE] = source_size
     return result
+
+
+def check_aspect_ratio(width: int, height: int) -> None:
+    """Refuse an image too long and thin to be a photo (`ImageDecodeError`)."""
+    short, long = sorted((width, height))
+    if short < 1 or long > MAX_ASPECT_RATIO * short:
+        raise ImageDecodeError(f"{width}x{height} is too long and thin for a photo (over {MAX_ASPECT_RATIO}:1)")
 
 
 def shrink_to_min_side(img: Image.Image, min_side: int) -> Image.Image:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.imaging.decode import open_oriented
+from engine.imaging.decode import check_aspect_ratio, open_oriented
 
 _INTERPOLATION = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -19,6 +19,7 @@ _INTERPOLATION = {
 
 
 RESIZE_MODES = ("shortest_edge", "squash")
+MAX_INPUT_SIZE = 4096  # pixels per side of the encoder's input: far above any image tower's, far below a memory bomb
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,27 @@ class PreprocessSpec:
 
     @classmethod
     def from_manifest(cls, spec: dict) -> PreprocessSpec:
-        if spec.get("resize", "shortest_edge") not in RESIZE_MODES:
-            raise ValueError(f"resize mode {spec['resize']!r} is not supported (expected one of {RESIZE_MODES})")
-        return cls(
+        """The spec a manifest declares; `ValueError` (or `KeyError`/`TypeError`) for one this code cannot apply."""
+        spec_ = cls(
             image_size=int(spec["image_size"]),
             resize_size=int(spec.get("resize_size", spec["image_size"])),
-            mean=tuple(float(v) for v in spec["mean"]),
-            std=tuple(float(v) for v in spec["std"]),
+            mean=_channel_triple(spec["mean"], "mean"),
+            std=_channel_triple(spec["std"], "std"),
             interpolation=spec.get("interpolation", "bicubic"),
             crop=spec.get("crop", "center"),
             resize=spec.get("resize", "shortest_edge"),
         )
+        if spec_.resize not in RESIZE_MODES:
+            raise ValueError(f"resize mode {spec_.resize!r} is not supported (expected one of {RESIZE_MODES})")
+        if spec_.interpolation not in _INTERPOLATION:
+            raise ValueError(f"interpolation {spec_.interpolation!r} is not supported (expected one of "
+                             f"{tuple(_INTERPOLATION)})")
+        if not 0 < spec_.image_size <= spec_.resize_size <= MAX_INPUT_SIZE:
+            raise ValueError(f"image_size {spec_.image_size} and resize_size {spec_.resize_size} must satisfy "
+                             f"0 < image_size <= resize_size <= {MAX_INPUT_SIZE}")
+        if any(not np.isfinite(v) for v in spec_.mean) or any(not (np.isfinite(v) and v > 0) for v in spec_.std):
+            raise ValueError("mean must be finite and std finite and positive")
+        return spec_
 
     def to_manifest(self) -> dict:
         return {
@@ -61,8 +72,18 @@ class PreprocessSpec:
         }
 
 
+def _channel_triple(values: object, name: str) -> tuple[float, float, float]:
+    if not isinstance(values, (list, tuple)) or len(values) != 3:
+        raise ValueError(f"{name} must list 3 numbers, one per RGB channel")
+    return tuple(float(v) for v in values)  # type: ignore[return-value]
+
+
 def to_tensor(img: Image.Image, spec: PreprocessSpec) -> np.ndarray:
-    """Resize (shortest edge + centre crop, or squash to a square), normalise; returns CHW float32."""
+    """Resize (shortest edge + centre crop, or squash to a square), normalise; returns CHW float32.
+
+    Images over the aspect-ratio limit are refused (`ImageDecodeError`), which bounds the resized intermediate to
+    `resize_size`² x `MAX_ASPECT_RATIO` pixels whatever the source."""
+    check_aspect_ratio(img.width, img.height)
     img = _squash(img, spec) if spec.resize == "squash" else _resize_and_crop(img, spec)
     arr = np.asarray(img, dtype=np.float32) / 255.0
     arr = (arr - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)

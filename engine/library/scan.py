@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -62,8 +62,10 @@ def storable(path: str) -> str:
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def scan_folders(folders: Sequence[str | Path], excluded: Sequence[str | Path] = ()) -> ScanResult:
-    """Recursively list supported photos under `folders`, skipping `excluded` subtrees.
+def scan_folders(
+    folders: Sequence[str | Path], excluded: Sequence[str | Path] = (), included: Sequence[str | Path] = ()
+) -> ScanResult:
+    """Recursively list supported photos under `folders`, skipping what `is_excluded` by `excluded` and `included`.
 
     Hidden files and folders (dot names, incl. `._` AppleDouble files and rsync partials; hidden
     attributes on Windows/macOS) are skipped; browser partial/temp files (.part, .crdownload, .tmp,
@@ -75,12 +77,12 @@ def scan_folders(folders: Sequence[str | Path], excluded: Sequence[str | Path] =
         if not os.path.isdir(top):
             reason = "is not a folder" if os.path.exists(top) else "does not exist"
             raise FolderNotFoundError(f"photo folder {top} {reason}")
-    skip = [normalise(path) for path in excluded]
+    rules = _Rules([normalise(path) for path in excluded], [normalise(path) for path in included])
     files: list[FileEntry] = []
     problems: list[ScanProblem] = []
     visited: set[tuple[int, int]] = set()
     for top in tops:
-        for found in _walk(top, skip, visited):
+        for found in _walk(top, rules, visited):
             if isinstance(found, ScanProblem):
                 problems.append(replace(found, folder=top))
             else:
@@ -90,15 +92,58 @@ def scan_folders(folders: Sequence[str | Path], excluded: Sequence[str | Path] =
     return ScanResult(files, problems)
 
 
-def _walk(
-    top: str, excluded: Sequence[str], visited: set[tuple[int, int]]
-) -> Iterator[tuple[str, os.stat_result] | ScanProblem]:
+def is_within(path: str, folder: str) -> bool:
+    """True if normalised `path` is `folder` itself or lies below it (the one containment test of the engine)."""
+    path, folder = os.path.normcase(path), os.path.normcase(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def is_excluded(path: str, excluded: Iterable[str], included: Iterable[str] = ()) -> bool:
+    """Whether normalised `path` is left out of the library: it is at or under an `excluded` path (one the user
+    forgot), and no `included` one holding it (a folder the user named to index) lies deeper.
+
+    The deepest rule wins, so a folder named inside a forgotten one is indexed while the rest of that stays out; at
+    equal depth the exclusion wins.
+    """
+    depth = max((len(e) for e in excluded if is_within(path, e)), default=None)
+    return depth is not None and not any(len(i) > depth and is_within(path, i) for i in included)
+
+
+class _Rules:
+    """What a scan leaves out: normalised excluded and included paths (see `is_excluded`), tested on the path a
+    folder or photo was reached by and on its real path, so a symlink does not bring a forgotten folder back."""
+
+    def __init__(self, excluded: list[str], included: list[str]):
+        self.excluded, self.included = excluded, included
+        self._excluded_names = {os.path.normcase(path) for path in excluded}
+
+    def skips(self, *folders: str) -> tuple[bool, bool]:
+        """(whether the photos right in the folder are excluded, whether the walk can leave it out): an excluded
+        folder is still walked through when an included one lies below it."""
+        hidden = skipped = False
+        for folder in folders:
+            excluded = is_excluded(folder, self.excluded, self.included)
+            hidden |= excluded
+            skipped |= excluded and not any(len(i) > len(folder) and is_within(i, folder) for i in self.included)
+        return hidden, skipped
+
+    def excludes_file(self, path: str, real: str, linked: bool) -> bool:
+        """Whether a photo in a folder whose photos are not excluded is: by itself, or, reached through a
+        symlink, where it really is."""
+        if linked and is_excluded(real, self.excluded, self.included):
+            return True
+        return os.path.normcase(path) in self._excluded_names or os.path.normcase(real) in self._excluded_names
+
+
+def _walk(top: str, rules: _Rules, visited: set[tuple[int, int]]) -> Iterator[tuple[str, os.stat_result] | ScanProblem]:
     """Yield (path, stat) of candidate photo files, or ScanProblems, depth-first from `top`."""
-    pending = [top]
+    pending = [(top, os.path.realpath(top))]
     while pending:
-        folder = pending.pop()
-        if any(_is_within(folder, path) for path in excluded):
+        folder, real = pending.pop()
+        hidden, skipped = rules.skips(folder, real)
+        if skipped:
             continue
+        aliased = real != folder  # reached through a symlink
         try:
             info = os.stat(folder)
         except OSError as exc:
@@ -116,26 +161,30 @@ def _walk(
         for entry in listed:
             if entry.name.startswith("."):
                 continue
+            wanted = _is_candidate(entry.name) and not hidden
             try:
+                if wanted and rules.excluded:
+                    wanted = not rules.excludes_file(entry.path, _real(entry, real, aliased), entry.is_symlink())
                 entry_stat = entry.stat()
             except OSError as exc:
-                if _is_candidate(entry.name):
+                if wanted:
                     yield ScanProblem(entry.path, _unreachable_reason(entry, exc), *_stamp(entry.path))
                 continue
             if _is_hidden(entry_stat):
                 continue
             if stat.S_ISDIR(entry_stat.st_mode):
                 if entry.name not in SKIPPED_DIR_NAMES:
-                    pending.append(entry.path)
-            elif _is_candidate(entry.name):
+                    pending.append((entry.path, _real(entry, real, aliased)))
+            elif wanted:
                 problem = _file_problem(entry.path, entry_stat)
                 yield problem if problem else (entry.path, entry_stat)
 
 
-def _is_within(path: str, folder: str) -> bool:
-    """True if normalised `path` is `folder` itself or lies below it."""
-    path, folder = os.path.normcase(path), os.path.normcase(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+def _real(entry: os.DirEntry, folder_real: str, aliased: bool) -> str:
+    """Where an entry really is: its target if it is a symlink, else in its folder's real path."""
+    if entry.is_symlink():
+        return os.path.realpath(entry.path)
+    return os.path.join(folder_real, entry.name) if aliased else entry.path
 
 
 def _is_candidate(name: str) -> bool:

@@ -45,9 +45,12 @@ def watch_command(
                         "added": report.added, "updated": report.updated, "moved": report.moved,
                         "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
                         "failed": [{"path": cli._shown(p), "reason": r} for p, r in report.failed],
-                        "seconds": round(report.seconds, 2),
+                        "seconds": round(report.seconds, 2), "lifted": [cli._shown(p) for p in report.lifted],
                     }))
                     return
+                for path in report.lifted:
+                    cli.out.print(f"Lifted the exclusion of {escape(cli._shown(path))}: you named it, so it is "
+                                  "indexed again.", highlight=False, soft_wrap=True)
                 for path, reason in report.failed:
                     cli.err.print(f"[yellow]skipped[/] {escape(cli._shown(path))}: {escape(reason)}", highlight=False)
                 names = ", ".join(cli._shown(str(f)) for f in indexed)
@@ -66,8 +69,8 @@ def watch_command(
                 if not as_json:
                     cli.err.print(f"Watching {len(folders)} folder(s) for changes ({len(watched)} available); Ctrl+C to stop.")
 
-            watch(lens, folders, on_report=on_report, on_ready=on_ready, on_availability=on_availability,
-                  quiet_seconds=quiet, max_delay_seconds=max_delay)
+            watch(lens, folders, named=bool(paths), on_report=on_report, on_ready=on_ready,
+                  on_availability=on_availability, quiet_seconds=quiet, max_delay_seconds=max_delay)
     if not as_json:
         cli.err.print("Stopped watching.")
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from engine.profile.indexer import IndexReport
 
 ReportCallback = Callable[[Sequence[Path], "IndexReport"], None]
+IndexRun = Callable[..., "IndexReport"]  # VisualLens.index or VisualLens.refresh
 
 
 def summary_line(report: IndexReport) -> str:
@@ -37,6 +38,7 @@ def watch(
     lens: VisualLens,
     folders: Iterable[str | Path],
     *,
+    named: bool = True,
     on_report: ReportCallback = print_report,
     on_ready: Callable[[set[Path]], None] | None = None,
     on_availability: AvailabilityCallback | None = None,
@@ -49,9 +51,11 @@ def watch(
 
     Watching starts first, so nothing that happens during the initial reconcile is missed; the reconcile is an
     ordinary incremental index of the folders present (unchanged photos are not decoded, renamed ones keep their
-    profile). `on_ready(watched_folders)` follows it. Then every batch of changes (several queued meanwhile are
-    merged) is one incremental index run, reported through `on_report(folders, report)`. A stop request lets
-    the index run in flight finish the commit batch it is on; the rest waits for the next start.
+    profile): `named` folders are the user's choice and join the library (`VisualLens.index`), otherwise they are
+    library folders brought up to date. `on_ready(watched_folders)` follows it. Then every batch of changes (several
+    queued meanwhile are merged) is one incremental run over those of its folders still in the library, so what
+    the user forgot meanwhile stays out (`VisualLens.refresh`), reported through `on_report(folders, report)`. A
+    stop request lets the index run in flight finish the commit batch it is on; the rest waits for the next start.
     """
     stop = stop or threading.Event()
     batches: queue.Queue[set[Path]] = queue.Queue()
@@ -62,7 +66,7 @@ def watch(
     with _stopped_by_signals(stop), watcher:
         present = watcher.available
         if present:
-            _index(lens, present, stop, on_report)
+            _index(lens.index if named else lens.refresh, present, stop, on_report)
         if on_ready:
             on_ready(present)
         while not stop.is_set():
@@ -72,15 +76,15 @@ def watch(
                 continue
             while not batches.empty():
                 changed |= batches.get_nowait()
-            _index(lens, changed, stop, on_report)
+            _index(lens.refresh, changed, stop, on_report)
 
 
-def _index(lens: VisualLens, folders: set[Path], stop: threading.Event, on_report: ReportCallback) -> None:
+def _index(run: IndexRun, folders: set[Path], stop: threading.Event, on_report: ReportCallback) -> None:
     present = sorted(f for f in folders if f.is_dir())
     if not present:
         return
     try:
-        report = lens.index(present, should_stop=stop.is_set)
+        report = run(present, should_stop=stop.is_set)
     except (FileNotFoundError, FolderNotFoundError):  # removed since the batch was due: back when it reappears
         return
     on_report(present, report)

@@ -1,7 +1,7 @@
 """Model bundles: a folder with `manifest.json`, ONNX files and tokenizer files, validated before use.
 
 The bundle is the only thing that crosses from `export` (torch) to `engine` (ONNX Runtime). A bundle whose
-schema, checksums or declared tensor shapes do not match is refused with a one-line error naming the file.
+schema, field types, checksums or declared tensor shapes do not match is refused with a one-line error naming the file.
 
 Schema 2 lets the image encoder declare a second output, `visual` ([batch, V]): pooled visual features stored per
 photo next to the embedding. Schema 1 bundles predate it and must be rebuilt.
@@ -12,13 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+
+from engine.imaging.preprocess import PreprocessSpec
 
 SCHEMA_VERSION = 2
 MANIFEST = "manifest.json"
 VISUAL_OUTPUT = "visual"
 _REQUIRED_KEYS = ("schema_version", "name", "version", "embedding_dim", "image_encoder", "text_encoder", "files")
+_MODEL_SECTIONS = ("image_encoder", "text_encoder", "ranker")  # each names an ONNX file and declares its inputs/outputs
 
 
 class BundleError(Exception):
@@ -80,7 +83,7 @@ def load_bundle(path: str | Path, verify_checksums: bool = True) -> Bundle:
         raise BundleError(f"{manifest_path}: missing manifest (not a model bundle)")
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise BundleError(f"{manifest_path}: unreadable manifest ({exc})") from exc
     if not isinstance(manifest, dict):
         raise BundleError(f"{manifest_path}: manifest must be a JSON object")
@@ -88,6 +91,9 @@ def load_bundle(path: str | Path, verify_checksums: bool = True) -> Bundle:
     if missing:
         raise BundleError(f"{manifest_path}: manifest lacks {', '.join(missing)}")
     _check_schema_version(manifest_path, manifest)
+    problem = _structure_problem(manifest)
+    if problem:
+        raise BundleError(f"{manifest_path}: {problem}")
     _check_files(path, manifest, verify_checksums)
     bundle = Bundle(path=path, manifest=manifest)
     _check_declared_shapes(bundle)
@@ -125,6 +131,67 @@ def _rebuild_hint(name: str, folder: Path) -> str:
             f"`visuallens models install {name} --from FOLDER --force`")
 
 
+def _structure_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with the manifest's types, before anything reads them (None: nothing): names and versions
+    are text, the embedding width a positive integer, every file a name inside the bundle with a sha256, every model
+    section an object naming its file and declaring its inputs and outputs as {name, shape} objects."""
+    for key in ("name", "version"):
+        if not isinstance(manifest[key], str) or not manifest[key]:
+            return f"`{key}` must be non-empty text"
+    if not _positive_int(manifest["embedding_dim"]):
+        return "`embedding_dim` must be a positive integer"
+    files = manifest["files"]
+    if not isinstance(files, dict):
+        return "`files` must map file names to {sha256, bytes}"
+    for name, meta in files.items():
+        parts = PurePosixPath(name).parts
+        if not parts or PurePosixPath(name).is_absolute() or ".." in parts or "\\" in name or "\0" in name:
+            return f"`files` lists {name!r}, which is not a file name inside the bundle"
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or not _count(meta.get("bytes", 0)):
+            return f"`files` entry {name!r} must be {{\"sha256\": text, \"bytes\": integer}}"
+    for key in (*_MODEL_SECTIONS, "describer"):
+        if key in manifest and not isinstance(manifest[key], dict):
+            return f"`{key}` must be an object"
+    for key in (key for key in _MODEL_SECTIONS if key in manifest):
+        section = manifest[key]
+        if not isinstance(section.get("file"), str):
+            return f"`{key}.file` must be a file name"
+        for io in ("inputs", "outputs"):
+            declared = section.get(io, [])
+            if not isinstance(declared, list) or not all(
+                isinstance(d, dict) and isinstance(d.get("name"), str) and isinstance(d.get("shape"), list)
+                and d["shape"] for d in declared
+            ):
+                return f"`{key}.{io}` must be a list of {{\"name\": text, \"shape\": [dimensions]}}"
+    image = manifest["image_encoder"]
+    if not image.get("inputs"):
+        return "`image_encoder.inputs` must declare the encoder's input"
+    try:  # the encoder parses it again later, where a bad value was a KeyError or "bad input" (exit 6)
+        PreprocessSpec.from_manifest(image["preprocess"])
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        return f"`image_encoder.preprocess` is unusable ({type(exc).__name__}: {exc})"
+    text = manifest["text_encoder"]
+    if not isinstance(text.get("tokenizer", ""), str) or not isinstance(text.get("padding", ""), str):
+        return "`text_encoder.tokenizer` and `text_encoder.padding` must be text"
+    if not _positive_int(text.get("max_length", 1)) or not _count(text.get("pad_id", 0)):
+        return "`text_encoder.max_length` and `text_encoder.pad_id` must be integers"
+    if not isinstance(manifest.get("ranker", {}).get("summary", ""), str):
+        return "`ranker.summary` must be text"
+    similarity = image.get("evidence_similarity")
+    if similarity is not None and (isinstance(similarity, bool) or not isinstance(similarity, (int, float))):
+        return "`image_encoder.evidence_similarity` must be a number"
+    return None
+
+
+def _positive_int(value: object) -> bool:
+    return _count(value) and value > 0
+
+
+def _count(value: object) -> bool:
+    """A non-negative integer, and not a bool (JSON true would pass for 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _check_files(root: Path, manifest: dict[str, Any], verify_checksums: bool) -> None:
     files = manifest["files"]
     referenced = {manifest["image_encoder"]["file"], manifest["text_encoder"]["file"]}
@@ -135,12 +202,15 @@ def _check_files(root: Path, manifest: dict[str, Any], verify_checksums: bool) -
         raise BundleError(f"{root / name}: referenced by the manifest but has no checksum entry")
     for name, meta in sorted(files.items()):
         target = root / name
-        if not target.is_file():
-            raise BundleError(f"{target}: file listed in the manifest is missing")
-        if target.stat().st_size != meta.get("bytes", target.stat().st_size):
-            raise BundleError(f"{target}: size does not match the manifest (truncated or replaced)")
-        if verify_checksums and sha256_file(target) != meta["sha256"]:
-            raise BundleError(f"{target}: sha256 does not match the manifest (corrupt or tampered)")
+        try:
+            if not target.is_file():
+                raise BundleError(f"{target}: file listed in the manifest is missing")
+            if target.stat().st_size != meta.get("bytes", target.stat().st_size):
+                raise BundleError(f"{target}: size does not match the manifest (truncated or replaced)")
+            if verify_checksums and sha256_file(target) != meta["sha256"]:
+                raise BundleError(f"{target}: sha256 does not match the manifest (corrupt or tampered)")
+        except OSError as exc:  # unreadable, or a name too long for the file system
+            raise BundleError(f"{target}: cannot be read ({exc.strerror or exc})") from exc
 
 
 def _output(section: dict[str, Any], name: str) -> dict[str, Any] | None:

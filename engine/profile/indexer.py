@@ -27,7 +27,7 @@ from PIL import Image
 from engine.imaging.decode import SOURCE_SIZE, ImageDecodeError, open_oriented
 from engine.imaging.preprocess import to_tensor
 from engine.library.fingerprint import content_hash, plan_changes
-from engine.library.scan import FileEntry, ScanProblem, ScanResult, scan_folders, storable
+from engine.library.scan import FileEntry, ScanProblem, ScanResult, is_within, scan_folders, storable
 from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.profile.description import Describer, Description
 from engine.profile.records import PhotoProfile
@@ -51,6 +51,7 @@ class IndexReport:
     reencoded: int = 0  # unchanged photos profiled again because another model bundle made their vectors
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    lifted: list[str] = field(default_factory=list)  # forgotten paths the user named again (`VisualLens.index`)
 
     @property
     def images_per_second(self) -> float:
@@ -111,7 +112,7 @@ class Indexer:
         report = IndexReport()
         identity = self.encoder.identity
         self.store.use_bundle(identity)
-        scan = scan_folders(folders, excluded=self.store.exclusions())
+        scan = scan_folders(folders, excluded=self.store.exclusions(), included=self.store.folders())
         report.scanned = len(scan.files)
         roots = [str(Path(f).expanduser().resolve()) for f in folders]
         known = {p: (fp.size, fp.mtime_ns) for root in roots for p, fp in self.store.fingerprints(root).items()}
@@ -213,6 +214,8 @@ class Indexer:
             return _Decoded(entry, digest, to_tensor(img, self.encoder.spec), img)
         except ImageDecodeError as exc:
             return _Decoded(entry, digest, error=str(exc))
+        except MemoryError:  # whatever slipped past the size limits: this photo fails, the run goes on
+            return _Decoded(entry, digest, error="too large to decode in the memory available")
 
     def _reuse_known_content(self, batch: list[_Decoded], report: IndexReport) -> list[_Decoded]:
         """Renames, copies and touched files keep their profile: no re-encode when the content hash is known."""
@@ -305,8 +308,8 @@ class Indexer:
         unsure = [storable(p.path) for p in problems]
         stale = [
             f.path for f in self.store.failures()
-            if f.path not in current and any(_within(f.path, root) for root in roots)
-            and not any(_within(f.path, folder) for folder in unsure)
+            if f.path not in current and any(is_within(f.path, root) for root in roots)
+            and not any(is_within(f.path, folder) for folder in unsure)
         ]
         self.store.clear_failures(stale)
 
@@ -318,8 +321,8 @@ def _empty_roots(roots: list[str], scan: ScanResult, known: dict[str, tuple[int,
     found = [e.path for e in scan.files] + [p.path for p in scan.problems]
     empty = []
     for root in roots:
-        kept = sum(1 for path in known if _within(path, root))
-        if kept and not any(_within(path, root) for path in found):
+        kept = sum(1 for path in known if is_within(path, root))
+        if kept and not any(is_within(path, root) for path in found):
             try:
                 info = os.stat(root)
                 size, mtime_ns = info.st_size, info.st_mtime_ns
@@ -328,8 +331,3 @@ def _empty_roots(roots: list[str], scan: ScanResult, known: dict[str, tuple[int,
             reason = f"empty or unmounted: kept {kept} photos; use `visuallens forget` to remove them"
             empty.append(ScanProblem(root, reason, size, mtime_ns, root))
     return empty
-
-
-def _within(path: str, folder: str) -> bool:
-    """`path` is `folder` or lies below it."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import argon2
 import keyring
+from argon2.exceptions import HashingError
 from argon2.low_level import Type, hash_secret_raw
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from cryptography.exceptions import InvalidTag
@@ -31,6 +32,9 @@ KEY_FILE_NAME = "keys.json"
 KEY_FILE_VERSION = 1
 KEY_BYTES = 32
 DEFAULT_KDF = RFC_9106_LOW_MEMORY  # Argon2id, t=3, m=64 MiB, p=4: about 0.3 s on two cores
+# What a key file may ask of Argon2id: well above the default, well below hours of work (memory in KiB: 2 GiB).
+KDF_LIMITS = {"time_cost": (1, 10), "memory_cost": (8, 2**21), "parallelism": (1, 64)}
+NONCE_BYTES = 12
 PASSPHRASE = "passphrase"
 KEYRING = "keyring"
 
@@ -119,21 +123,31 @@ class KeyManager:
         except KeyStoreError:
             wrapping = None  # a corrupt key file is destroyed all the same
         shred_file(self.path)
-        if wrapping is not None:
+        if wrapping is not None and isinstance(wrapping.get("account"), str):
             try:
                 keyring.get_keyring().delete_password(KEYRING_SERVICE, wrapping["account"])
             except KeyringError:
                 pass  # already gone, or the keyring is unavailable: the key file it unwrapped no longer exists
 
     def _unwrap_passphrase(self, wrapping: dict, passphrase: str) -> bytes:
-        kek = _derive_kek(passphrase, _b64decode(wrapping["salt"]), _kdf_params(wrapping["kdf"]))
         try:
-            return _unwrap(kek, wrapping)
+            salt, params, sealed = _b64decode(wrapping["salt"]), _kdf_params(wrapping["kdf"]), _sealed(wrapping)
+            kek = _derive_kek(passphrase, salt, params)
+        except (KeyError, TypeError, ValueError, HashingError) as error:
+            raise self._corrupt(PASSPHRASE, error) from None
+        try:
+            return _unwrap(kek, *sealed, wrapping["kind"])
         except InvalidTag:
             raise WrongPassphraseError(f"wrong passphrase for {self.path}") from None
 
     def _unwrap_keyring(self, wrapping: dict, has_passphrase: bool) -> bytes:
         fallback = "unlock with your passphrase" if has_passphrase else "and the store key has no passphrase protection"
+        try:
+            sealed = _sealed(wrapping)
+            if not isinstance(wrapping.get("account"), str):
+                raise ValueError("no keyring account")
+        except (TypeError, ValueError) as error:
+            raise self._corrupt(KEYRING, error) from None
         try:
             backend = _usable_keyring()
         except KeyringUnavailableError as error:
@@ -150,22 +164,34 @@ class KeyManager:
                 f"for {wrapping['account']}; {fallback}"
             )
         try:
-            return _unwrap(_b64decode(encoded), wrapping)
+            return _unwrap(_b64decode(encoded), *sealed, wrapping["kind"])
         except (InvalidTag, ValueError):
             raise KeyringUnavailableError(
                 f"keyring unavailable: the key in {_backend_name(backend)} does not open {self.path}; {fallback}"
             ) from None
 
     def _read(self) -> list[dict]:
+        """The wrappings in the key file, each an object with a `kind`; their other fields are checked when used,
+        so that a damaged protection leaves the other one working."""
         try:
             document = json.loads(self.path.read_bytes())
         except FileNotFoundError:
             raise NoKeyError(f"no key file {self.path}: the store is not initialised") from None
-        except ValueError as error:
+        except OSError as error:
+            raise KeyStoreError(f"cannot read key file {self.path}: {error.strerror or error}") from error
+        except (ValueError, RecursionError) as error:
             raise KeyStoreError(f"corrupt key file {self.path}: {error}") from error
         if not isinstance(document, dict) or document.get("version") != KEY_FILE_VERSION:
             raise KeyStoreError(f"key file {self.path} is not a version {KEY_FILE_VERSION} VisualLens key file")
-        return document["wrappings"]
+        wrappings = document.get("wrappings")
+        if not isinstance(wrappings, list) or not all(isinstance(w, dict) and isinstance(w.get("kind"), str)
+                                                      for w in wrappings):
+            raise KeyStoreError(f"corrupt key file {self.path}: `wrappings` is not a list of protections")
+        return wrappings
+
+    def _corrupt(self, kind: str, error: Exception) -> KeyStoreError:
+        detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+        return KeyStoreError(f"corrupt key file {self.path}: its {kind} protection is unusable ({detail})")
 
     def _write(self, wrappings: list[dict]) -> None:
         document = {"version": KEY_FILE_VERSION, "wrappings": wrappings}
@@ -253,6 +279,13 @@ def _derive_kek(passphrase: str, salt: bytes, params: argon2.Parameters) -> byte
 
 
 def _kdf_params(kdf: dict) -> argon2.Parameters:
+    """The Argon2id parameters a wrapping names, refused (ValueError) outside `KDF_LIMITS`: a damaged key file
+    must not make unlocking run for hours or allocate terabytes."""
+    if not isinstance(kdf, dict) or kdf.get("name") != "argon2id" or kdf.get("version") not in (0x10, 0x13):
+        raise ValueError("the key derivation is not Argon2id version 16 or 19")
+    for name, (low, high) in KDF_LIMITS.items():
+        if type(kdf.get(name)) is not int or not low <= kdf[name] <= high:
+            raise ValueError(f"{name} {kdf.get(name)!r} is outside {low}..{high}")
     return dataclasses.replace(
         DEFAULT_KDF,
         version=kdf["version"],
@@ -263,14 +296,21 @@ def _kdf_params(kdf: dict) -> argon2.Parameters:
 
 
 def _wrap(kek: bytes, store_key: bytes, kind: str) -> dict:
-    nonce = secrets.token_bytes(12)
+    nonce = secrets.token_bytes(NONCE_BYTES)
     ciphertext = AESGCM(kek).encrypt(nonce, store_key, _associated_data(kind))
     return {"nonce": _b64encode(nonce), "ciphertext": _b64encode(ciphertext)}
 
 
-def _unwrap(kek: bytes, wrapping: dict) -> bytes:
-    nonce, ciphertext = _b64decode(wrapping["nonce"]), _b64decode(wrapping["ciphertext"])
-    return AESGCM(kek).decrypt(nonce, ciphertext, _associated_data(wrapping["kind"]))
+def _sealed(wrapping: dict) -> tuple[bytes, bytes]:
+    """A wrapping's (nonce, ciphertext); ValueError or TypeError when they are not what `_wrap` writes."""
+    nonce, ciphertext = _b64decode(wrapping.get("nonce")), _b64decode(wrapping.get("ciphertext"))
+    if len(nonce) != NONCE_BYTES:
+        raise ValueError(f"a nonce of {len(nonce)} bytes")
+    return nonce, ciphertext
+
+
+def _unwrap(kek: bytes, nonce: bytes, ciphertext: bytes, kind: str) -> bytes:
+    return AESGCM(kek).decrypt(nonce, ciphertext, _associated_data(kind))
 
 
 def _associated_data(kind: str) -> bytes:

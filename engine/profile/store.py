@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import sqlcipher3
 
+from engine.library.scan import is_excluded
 from engine.profile.keys import KEY_BYTES, shred_file
 from engine.profile.records import Failure, Fingerprint, PhotoProfile
 
@@ -191,7 +192,7 @@ class ProfileStore:
     # Photos
 
     def fingerprints(self, folder: str | None = None) -> dict[str, Fingerprint]:
-        """Size, mtime and content hash of every photo, or of those under ``folder``."""
+        """Size, mtime and content hash of every photo, or of those at or under ``folder``."""
         where, parameters = _under(folder) if folder is not None else ("1", ())
         with self._reading() as db:
             rows = db.execute(f"SELECT path, size, mtime_ns, content_hash FROM photos WHERE {where}", parameters)
@@ -201,18 +202,23 @@ class ProfileStore:
         self, profiles: Sequence[PhotoProfile], word_vectors: Sequence[tuple[str, np.ndarray]] = ()
     ) -> None:
         """Insert or replace (by path) profiles, with vectors of their aspect words that are new to the store, in one
-        transaction; their failures are cleared, and so are the vectors of words only the replaced profiles had."""
+        transaction; their failures are cleared, and so are the vectors of words only the replaced profiles had.
+        Profiles of excluded paths are left out (see :meth:`forget`)."""
         if not profiles:
             return
         now = time.time()
-        photos = [
-            (p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, json.dumps(list(p.aspects)),
-             p.width, p.height, now, p.encoded_with)
-            for p in profiles
-        ]
-        vectors = [(p.path, _blob(p.vector)) for p in profiles]
-        paths_json = json.dumps([p.path for p in profiles])
         with self._writing() as db:
+            if excluded := _excluded(db, [p.path for p in profiles]):  # forgotten while an index run was under way
+                profiles = [p for p in profiles if p.path not in excluded]
+                words = {word for p in profiles for word in p.aspects}
+                word_vectors = [(word, vector) for word, vector in word_vectors if word in words]
+            photos = [
+                (p.path, p.folder, p.size, p.mtime_ns, p.content_hash, p.caption, json.dumps(list(p.aspects)),
+                 p.width, p.height, now, p.encoded_with)
+                for p in profiles
+            ]
+            vectors = [(p.path, _blob(p.vector)) for p in profiles]
+            paths_json = json.dumps([p.path for p in profiles])
             for table, field in _STACKED_VECTORS.items():
                 self._check_widths(db, table, field, profiles)
             replaced_words = _aspect_words(db, f"path {_IN_JSON_LIST}", (paths_json,))
@@ -255,8 +261,12 @@ class ProfileStore:
         return None if row is None else _profile(row)
 
     def move(self, old_path: str, new_path: str, folder: str, size: int, mtime_ns: int) -> None:
-        """Record that a photo was renamed or moved; a profile already at ``new_path`` is replaced."""
+        """Record that a photo was renamed or moved; a profile already at ``new_path`` is replaced, and one moved to
+        an excluded path is forgotten."""
         with self._writing() as db:
+            if _excluded(db, [new_path]):  # forgotten while an index run was under way
+                _delete(db, "path IN (?, ?)", (old_path, new_path))
+                return
             if new_path != old_path:
                 db.execute("DELETE FROM photos WHERE path = ?", (new_path,))
             moved = db.execute(
@@ -276,23 +286,36 @@ class ProfileStore:
 
     def remove(self, paths: Iterable[str]) -> int:
         """Forget these photos (and their failures); returns how many profiles were removed."""
-        paths_json = json.dumps(list(paths))
         with self._writing() as db:
-            db.execute(f"DELETE FROM failures WHERE path {_IN_JSON_LIST}", (paths_json,))
-            words = _aspect_words(db, f"path {_IN_JSON_LIST}", (paths_json,))
-            removed = db.execute(f"DELETE FROM photos WHERE path {_IN_JSON_LIST}", (paths_json,)).rowcount
-            _forget_unused_words(db, words)
-            return removed
+            return _delete(db, f"path {_IN_JSON_LIST}", (json.dumps(list(paths)),))
 
     def remove_folder(self, folder: str) -> int:
         """Forget every photo and failure under ``folder``; returns how many profiles were removed."""
-        where, parameters = _under(folder)
         with self._writing() as db:
-            db.execute(f"DELETE FROM failures WHERE {where}", parameters)
-            words = _aspect_words(db, where, parameters)
-            removed = db.execute(f"DELETE FROM photos WHERE {where}", parameters).rowcount
-            _forget_unused_words(db, words)
-            return removed
+            return _delete(db, *_under(folder))
+
+    def forget(self, paths: Sequence[str]) -> int:
+        """Forget the photos and failures at or under `paths` and keep them out, in one transaction: each path
+        becomes an exclusion, library folders at or under it are dropped, and profiles and failures of excluded
+        paths are refused from then on (`is_excluded`), until :meth:`include` lifts it. Returns how many profiles
+        were removed."""
+        removed = 0
+        with self._writing() as db:
+            for path in paths:
+                where, parameters = _under(path)
+                removed += _delete(db, where, parameters)
+                db.execute(f"DELETE FROM folders WHERE {where}", parameters)
+                db.execute("INSERT OR IGNORE INTO exclusions(path) VALUES (?)", (path,))
+        return removed
+
+    def include(self, paths: Sequence[str], folders: Sequence[str]) -> list[str]:
+        """Lift the exclusions of exactly `paths` (not those below them) and add `folders` to the library, in one
+        transaction; returns the exclusions lifted."""
+        now = time.time()
+        with self._writing() as db:
+            lifted = [path for path in paths if db.execute("DELETE FROM exclusions WHERE path = ?", (path,)).rowcount]
+            db.executemany("INSERT OR IGNORE INTO folders(path, added_at) VALUES (?, ?)", [(f, now) for f in folders])
+        return lifted
 
     def load_matrix(self, encoded_with: str | None = None) -> tuple[np.ndarray, list[str], np.ndarray]:
         """Ids (int64 [n]), paths and L2-normalised vectors (float32 [n, d]) of all photos (of those the bundle
@@ -432,10 +455,11 @@ class ProfileStore:
             return
         now = time.time()
         with self._writing() as db:
+            excluded = _excluded(db, [failure[0] for failure in failures])  # forgotten during the index run
             db.executemany(
                 "INSERT OR REPLACE INTO failures(path, folder, size, mtime_ns, reason, seen_at, kind)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(*failure, now, kind) for failure in failures],
+                [(*failure, now, kind) for failure in failures if failure[0] not in excluded],
             )
 
     def failures(self, kind: str | None = None) -> list[Failure]:
@@ -578,10 +602,31 @@ _WRITE_ERRORS = {
 }
 
 
-def _under(folder: str) -> tuple[str, tuple[str, str]]:
-    """A SQL condition matching paths under ``folder`` ('/a/b' holds '/a/b/x', not '/a/bc/x'), index-friendly."""
+def _under(folder: str) -> tuple[str, tuple[str, str, str]]:
+    """A SQL condition matching ``folder`` and the paths under it ('/a/b' holds '/a/b/x', not '/a/bc/x'),
+    index-friendly."""
     prefix = folder.rstrip("/\\") + os.sep
-    return "path >= ? AND path < ?", (prefix, prefix[:-1] + chr(ord(os.sep) + 1))
+    return "(path = ? OR (path >= ? AND path < ?))", (folder, prefix, prefix[:-1] + chr(ord(os.sep) + 1))
+
+
+def _delete(db: sqlcipher3.Connection, where: str, parameters: Sequence) -> int:
+    """Delete the photos and failures whose path matches `where`, and the vectors of words only those photos had;
+    returns how many photos."""
+    db.execute(f"DELETE FROM failures WHERE {where}", parameters)
+    words = _aspect_words(db, where, parameters)
+    removed = db.execute(f"DELETE FROM photos WHERE {where}", parameters).rowcount
+    _forget_unused_words(db, words)
+    return removed
+
+
+def _excluded(db: sqlcipher3.Connection, paths: Sequence[str]) -> set[str]:
+    """Those of `paths` the user asked to forget (`is_excluded` by the exclusions and library folders), read in the
+    caller's write transaction: a forget committed while an index run was under way wins over its later batches."""
+    excluded = [path for (path,) in db.execute("SELECT path FROM exclusions")]
+    if not excluded:
+        return set()
+    folders = [path for (path,) in db.execute("SELECT path FROM folders")]
+    return {path for path in paths if is_excluded(path, excluded, folders)}
 
 
 def _profile(row: Sequence) -> PhotoProfile:

@@ -30,6 +30,7 @@ GRID_CELL = 112
 EVIDENCE_CELLS = 3
 EVIDENCE_WORDS = 3
 PROFILE_WORDS = 8
+MIN_WORD_PHOTOS = 3  # an aspect word is shown only when this many different photos carry it: none discloses one photo
 MIN_SUPPORT = 3  # fewer photos like any candidate than this: the photos say too little to rank on
 CITE_TEMPERATURE = 0.05
 TRAINED, ZERO_SHOT = "trained ranker", "zero-shot scorer"
@@ -161,8 +162,10 @@ class Recommender:
         tick = time.perf_counter()
         rows, relevance = top_w(matrix, v_c, w)
         grid_paths = [paths[r] for r in rows]
-        profiles = {p.path: p for p in store.profiles(grid_paths)}
-        ctx = self._context([profiles[p] for p in grid_paths], matrix[rows], relevance, store, cands.visual.shape[1])
+        by_path = {p.path: p for p in store.profiles(grid_paths)}
+        profiles = [by_path[p] for p in grid_paths]
+        ctx = self._context(profiles, matrix[rows], relevance, store, cands.visual.shape[1])
+        shown = _shared_words(profiles, ctx.aspect_words)
         timings["retrieve"] = _ms(tick)
 
         tick = time.perf_counter()
@@ -172,19 +175,19 @@ class Recommender:
             answer = self.ranker.rank(ctx, v_c, cands)
             cited = _cited(answer.scored, cand_vectors, ctx)
             scored = _with_free_text(cited, cand_vectors, query_vec, self.scorer.weights["query"])
-            words = [ctx.aspect_words[k] for k in np.argsort(-answer.aspect_probs, kind="stable")[:PROFILE_WORDS]]
-            profile_aspects = tuple(words)
+            order = np.argsort(-answer.aspect_probs, kind="stable")
+            profile_aspects = tuple([ctx.aspect_words[k] for k in order if shown[k]][:PROFILE_WORDS])
         else:
             ranked_by = ZERO_SHOT
             scored = self.scorer.score(cands, ctx, query_vec)
-            profile_aspects = _profile_aspects(ctx)
+            profile_aspects = _profile_aspects(ctx, shown)
         order = np.argsort(-scored.scores, kind="stable")
         ranked = [
             RankedItem(
                 item=candidates[i],
                 score=float(scored.scores[i]),
                 rank=rank,
-                evidence=_evidence(scored.cell_weights[i], scored.aspect_weights[i], ctx.aspect_words),
+                evidence=_evidence(scored.cell_weights[i], scored.aspect_weights[i] * shown, ctx.aspect_words),
             )
             for rank, i in enumerate(order, start=1)
         ]
@@ -246,6 +249,15 @@ def _cited(scored: ScoredCandidates, candidates: np.ndarray, ctx: HistoryContext
     return ScoredCandidates(scored.scores, weights.astype(np.float32), scored.aspect_weights)
 
 
+def _shared_words(profiles: Sequence[PhotoProfile], words: Sequence[str]) -> np.ndarray:
+    """Which `words` at least `MIN_WORD_PHOTOS` different photos (by content) carry: the words fit to show."""
+    holders: dict[str, set[str]] = {}
+    for profile in profiles:
+        for word in profile.aspects:
+            holders.setdefault(word, set()).add(profile.content_hash)
+    return np.array([len(holders.get(word, ())) >= MIN_WORD_PHOTOS for word in words], dtype=bool)
+
+
 def _evidence(cell_weights: np.ndarray, aspect_weights: np.ndarray, words: list[str]) -> Evidence:
     cells = tuple(int(c) + 1 for c in np.argsort(-cell_weights, kind="stable")[:EVIDENCE_CELLS] if cell_weights[c] > 0)
     supporting = [k for k in np.argsort(-aspect_weights, kind="stable")[:EVIDENCE_WORDS] if aspect_weights[k] > 0]
@@ -262,10 +274,12 @@ def _with_free_text(
     return ScoredCandidates(zscore(scored.scores) + weight * text, scored.cell_weights, scored.aspect_weights)
 
 
-def _profile_aspects(ctx: HistoryContext, limit: int = PROFILE_WORDS) -> tuple[str, ...]:
+def _profile_aspects(ctx: HistoryContext, shown: np.ndarray, limit: int = PROFILE_WORDS) -> tuple[str, ...]:
+    """The shown words most carried by the photos, weighted by how relevant each photo is."""
+    showable = {word for word, ok in zip(ctx.aspect_words, shown) if ok}
     counts: dict[str, float] = {}
     for rel, group in zip(ctx.relevance, ctx.aspects):
-        for word in group:
+        for word in showable.intersection(group):
             counts[word] = counts.get(word, 0.0) + max(float(rel), 0.0)
     return tuple(sorted(counts, key=lambda w: (-counts[w], w))[:limit])
 

@@ -28,7 +28,7 @@ ERROR_RESPONSES = {code: {"model": ErrorResponse, "description": text} for code,
 
 
 def create_app(service: LensService, token: str, limits: Limits = Limits()) -> ASGIApp:
-    """The API as an ASGI app; outermost first: rate limit, bearer token, body size, Host check, FastAPI."""
+    """The API as an ASGI app; outermost first: bearer token, rate limit, body size, Host check, FastAPI."""
     api = FastAPI(title="VisualLens local API", version=__version__, description=DESCRIPTION,
                   docs_url=None, redoc_url=None)  # the doc pages load scripts from a CDN: not here
 
@@ -63,8 +63,8 @@ def create_app(service: LensService, token: str, limits: Limits = Limits()) -> A
     api.openapi = lambda: _openapi(api)
     guarded: ASGIApp = TrustedHostMiddleware(api, allowed_hosts=["127.0.0.1", "localhost"])
     guarded = BodySizeLimit(guarded, limits.max_body_bytes)
-    guarded = BearerToken(guarded, token)
-    return RateLimit(guarded, limits.rate)
+    guarded = RateLimit(guarded, limits.rate)
+    return BearerToken(guarded, token)
 
 
 def _error(status: int, detail: str, errors: list[ErrorField] | None = None) -> JSONResponse:

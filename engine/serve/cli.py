@@ -12,7 +12,7 @@ from engine.serve.settings import DEFAULT_PORT, Limits
 
 def serve_command(
     port: int = typer.Option(DEFAULT_PORT, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free port)."),
-    rate: str = typer.Option(Limits.rate, "--rate", help='Requests allowed per client, e.g. "300/minute".'),
+    rate: str = typer.Option(Limits.rate, "--rate", help='Requests allowed per token, e.g. "300/minute".'),
     max_body_mb: float = typer.Option(Limits.max_body_bytes / 2**20, "--max-body-mb", min=0.001,
                                       help="Largest request body accepted (MB)."),
     config: Optional[str] = typer.Option(

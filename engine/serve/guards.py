@@ -1,11 +1,13 @@
-"""ASGI guards in front of the API: per-client rate limit, bearer token, request body size limit."""
+"""ASGI guards in front of the API: bearer token, then rate limit per token, then request body size limit."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import math
 import time
+from collections.abc import Iterable
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
@@ -22,13 +24,19 @@ async def send_error(send: Send, status: int, detail: str, headers: dict[str, st
     await send({"type": "http.response.body", "body": body})
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    return next((v for k, v in scope["headers"] if k == name), None)
+def carries_token(headers: Iterable[tuple[bytes, bytes]], token: str) -> bool:
+    """Whether the headers (names in lower case) hold `Authorization: Bearer <token>`, compared in constant time."""
+    return hmac.compare_digest(_header(headers, b"authorization") or b"", f"Bearer {token}".encode())
+
+
+def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None:
+    return next((v for k, v in headers if k == name), None)
 
 
 class RateLimit:
-    """At most `rate` requests per client address (a `limits` string such as "300/minute"), moving window; 429
-    beyond it with Retry-After. Every local program shares 127.0.0.1, so on loopback this caps them together."""
+    """At most `rate` requests per bearer token (a `limits` string such as "300/minute"), moving window; 429
+    beyond it with Retry-After. It sits behind `BearerToken`: a request without the token is refused there and
+    never spends the token holder's budget (an address key would not do: on loopback every peer is 127.0.0.1)."""
 
     def __init__(self, app: ASGIApp, rate: str):
         self.app = app
@@ -41,9 +49,10 @@ class RateLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        client = scope["client"][0] if scope.get("client") else "unknown"
-        if not self.limiter.hit(self.item, client):
-            reset = self.limiter.get_window_stats(self.item, client).reset_time
+        token = _header(scope["headers"], b"authorization") or b""
+        key = hashlib.sha256(token).hexdigest()  # not the token itself: it is kept in one place
+        if not self.limiter.hit(self.item, key):
+            reset = self.limiter.get_window_stats(self.item, key).reset_time
             wait = max(1, math.ceil(reset - time.time()))
             return await send_error(send, 429, f"rate limit exceeded: at most {self.item}", {"Retry-After": str(wait)})
         await self.app(scope, receive, send)
@@ -54,13 +63,12 @@ class BearerToken:
 
     def __init__(self, app: ASGIApp, token: str):
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.token = token
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        given = _header(scope, b"authorization") or b""
-        if not hmac.compare_digest(given, self.expected):
+        if not carries_token(scope["headers"], self.token):
             detail = "missing or wrong bearer token (see the token file of `visuallens serve`)"
             return await send_error(send, 401, detail, {"WWW-Authenticate": "Bearer"})
         await self.app(scope, receive, send)
@@ -78,7 +86,7 @@ class BodySizeLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         too_large = f"request body larger than {self.max_bytes} bytes"
-        declared = _header(scope, b"content-length")
+        declared = _header(scope["headers"], b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             return await send_error(send, 413 if declared.isdigit() else 400,
                                     too_large if declared.isdigit() else "invalid Content-Length")

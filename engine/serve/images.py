@@ -19,20 +19,20 @@ from engine.recommend.candidates import CandidateSet, candidate_vectors, item_te
 
 MAX_IMAGE_FILE_BYTES = 50 * 1024 * 1024
 MAX_CANDIDATE_PIXELS = 40_000_000  # below the engine's photo limit: requests decode many pictures at once
+DECODE_SLOTS = 2  # pictures decoded at once across all requests: at most ~2 x 160 MB of pixels however many ask
 VECTOR_CACHE_SIZE = 2048
+_decoding = threading.BoundedSemaphore(DECODE_SLOTS)
 
 
 def read_image_file(path: str) -> bytes:
-    """The bytes of a candidate picture named by path; `ImageDecodeError` says why it cannot be used."""
+    """The bytes of a candidate picture named by path; `ImageDecodeError` when it is no readable regular file."""
     try:
         file = Path(path)
-        if not file.is_file():
-            raise ImageDecodeError("no such file (or not a regular file)")
-        if file.stat().st_size > MAX_IMAGE_FILE_BYTES:
-            raise ImageDecodeError(f"larger than {MAX_IMAGE_FILE_BYTES // 2**20} MB")
+        if not file.is_file() or file.stat().st_size > MAX_IMAGE_FILE_BYTES:
+            raise ImageDecodeError("not a readable picture")
         return file.read_bytes()
-    except OSError as exc:
-        raise ImageDecodeError(f"cannot be read ({exc.strerror})") from None
+    except (OSError, ValueError):
+        raise ImageDecodeError("not a readable picture") from None
 
 
 def digest(data: bytes) -> str:
@@ -40,8 +40,9 @@ def digest(data: bytes) -> str:
 
 
 def tensor(data: bytes, spec: PreprocessSpec) -> np.ndarray:
-    """The image encoder's CHW input for picture bytes."""
-    return to_tensor(open_oriented(io.BytesIO(data), spec.resize_size, MAX_CANDIDATE_PIXELS), spec)
+    """The image encoder's CHW input for picture bytes (a bounded number decoded at once, process-wide)."""
+    with _decoding:
+        return to_tensor(open_oriented(io.BytesIO(data), spec.resize_size, MAX_CANDIDATE_PIXELS), spec)
 
 
 PictureVectors = tuple[np.ndarray, np.ndarray]  # a picture's (embedding, visual vector)

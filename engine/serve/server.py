@@ -13,11 +13,10 @@ import uvicorn
 
 from engine.api import VisualLens
 from engine.serve.app import create_app
+from engine.serve.connections import guarded_h11
 from engine.serve.service import LensService
 from engine.serve.settings import DEFAULT_PORT, HOST, Limits
 from engine.serve.token import config_dir, new_token, remove_token_file, write_token_file
-
-MAX_CONNECTIONS = 64  # uvicorn answers 503 beyond this many concurrent connections
 
 
 class PortUnavailableError(ValueError):
@@ -35,9 +34,11 @@ class LocalServer:
             self.url = f"http://{HOST}:{self.socket.getsockname()[1]}"
             self.service = LensService(lens)
             app = create_app(self.service, self.token, limits)
+            # No limit_concurrency: it counts stalled connections, so 64 of them got everyone a 503. The protocol
+            # caps and reaps connections instead (and no WebSocket upgrade may take a connection out of its hands).
             self._server = uvicorn.Server(uvicorn.Config(
-                app, log_level="warning", access_log=False, lifespan="off", server_header=False,
-                limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5,
+                app, http=guarded_h11(limits, self.token), ws="none", log_level="warning", access_log=False,
+                lifespan="off", server_header=False, timeout_keep_alive=5,
             ))
             self.token_path = write_token_file(config_dir(config), self.url, self.token)
         except BaseException:

@@ -3,7 +3,9 @@ with rankings and aspect words (never the user's photos, paths, captions or vect
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +17,10 @@ from engine.recommend.ranker import ranker_summary
 from engine.recommend.recommender import TRAINED, ZERO_SHOT
 from engine.serve.images import ImageVectorCache, RequestEmbedder, digest, encode_tensors, read_image_file, tensor
 from engine.serve.schema import RankedCandidate, RecommendRequest, RecommendResponse, StatusResponse
+
+# One answer for every path that cannot be used, so that the API tells nothing about which files exist or what
+# they hold; the user's own photos are refused too (their aspect words would describe that one photo).
+UNUSABLE_PATH = "no usable picture there: give a readable image file outside your photo library folders"
 
 
 class InputError(ValueError):
@@ -38,6 +44,7 @@ class LensService:
 
     def recommend(self, request: RecommendRequest) -> RecommendResponse:
         _check_unique_ids(request)
+        self._refuse_library_paths(request)
         pictures = _picture_bytes(request)
         digests = {item_id: digest(data) for item_id, data in pictures.items()}
         known = self.cache.lookup(set(digests.values()))
@@ -49,7 +56,8 @@ class LensService:
                 try:
                     tensors[key] = tensor(data, spec)
                 except ImageDecodeError as exc:
-                    raise InputError(_picture_field(request, item_id), str(exc)) from None
+                    field = _picture_field(request, item_id)
+                    raise InputError(field, UNUSABLE_PATH if field.endswith("image_path") else str(exc)) from None
         items = [CatalogItem(id=c.id, name=c.name, category=request.category, description=c.description)
                  for c in request.candidates]
         with self.lock:
@@ -70,6 +78,21 @@ class LensService:
                 for r in rec.ranked[: request.top]
             ],
         )
+
+    def _refuse_library_paths(self, request: RecommendRequest) -> None:
+        """An `image_path` inside a library folder (links resolved) is refused before anything is read."""
+        named = [(i, c.image_path) for i, c in enumerate(request.candidates) if c.image_path is not None]
+        if not named:
+            return
+        with self.lock:
+            folders = [_comparable(folder) for folder in self.lens.store.folders()]
+        for i, path in named:
+            try:
+                inside = any(_comparable(path).is_relative_to(folder) for folder in folders)
+            except ValueError:  # a NUL byte: no file system has such a path
+                inside = True
+            if inside:
+                raise InputError(f"candidates[{i}].image_path", UNUSABLE_PATH)
 
     def status(self) -> StatusResponse:
         with self.lock:
@@ -103,9 +126,14 @@ def _picture_bytes(request: RecommendRequest) -> dict[str, bytes]:
         elif candidate.image_path is not None:
             try:
                 pictures[candidate.id] = read_image_file(candidate.image_path)
-            except ImageDecodeError as exc:
-                raise InputError(f"candidates[{i}].image_path", str(exc)) from None
+            except ImageDecodeError:
+                raise InputError(f"candidates[{i}].image_path", UNUSABLE_PATH) from None
     return pictures
+
+
+def _comparable(path: str) -> Path:
+    """A path with links resolved and case folded as the file system compares it."""
+    return Path(os.path.normcase(os.path.realpath(path)))
 
 
 def _picture_field(request: RecommendRequest, item_id: str) -> str:

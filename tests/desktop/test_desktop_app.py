@@ -131,7 +131,7 @@ def test_recommend_ranks_with_evidence_and_exports(qtbot, ready, catalog, tmp_pa
     assert exported["category"] == "outing" and len(exported["items"]) == 3
 
 
-def test_forget_a_folder_and_exclude_a_subfolder(qtbot, ready, pictures, home):
+def test_forget_a_folder_a_subfolder_and_photos_for_good(qtbot, ready, pictures, home):
     privacy = ready.privacy
     ready.tabs.setCurrentWidget(privacy)
     assert [privacy.folders.item(i).text() for i in range(privacy.folders.count())] == [str(pictures.resolve())]
@@ -144,14 +144,25 @@ def test_forget_a_folder_and_exclude_a_subfolder(qtbot, ready, pictures, home):
     ready.runner.start()
     wait_indexed(qtbot, ready)
     assert ready.session.lens.store.count() == 4
-    assert privacy.exclude(sub) == 1
+    assert privacy.forget(sub) == 1
     assert ready.session.lens.store.count() == 3 and ready.library.model.rowCount() == 3
     assert privacy.excluded.count() == 1
 
     library = ready.library
     library.grid.selectionModel().select(library.model.index(0), QItemSelectionModel.SelectionFlag.Select)
     assert library.forget_selected() == 1 and ready.session.lens.store.count() == 2  # the Delete key / context menu
-    assert privacy.forget(pictures) == 2
+    assert privacy.excluded.count() == 2
+    ready.runner.start()  # Index now: what was forgotten stays out
+    wait_indexed(qtbot, ready)
+    assert ready.session.lens.store.count() == 2
+
+    lifted = []
+    ready.runner.lifted.connect(lifted.append)
+    ready.runner.start([sub])  # Add photo folder: the forgotten subfolder comes back
+    wait_indexed(qtbot, ready)
+    assert lifted == [[str(sub.resolve())]] and ready.session.lens.store.count() == 3
+    assert privacy.excluded.count() == 1
+    assert privacy.forget(pictures) == 3
     assert ready.session.lens.store.count() == 0 and ready.library.model.rowCount() == 0
     assert privacy.folders.count() == 0 and ready.photos_label.text() == "0 photos"
 

@@ -25,7 +25,7 @@ def test_a_second_connection_sees_photos_another_one_indexed(home, photo_dir, tm
         assert [hit.path for hit in indexer.search("a cat", k=5)] == [str(folder / "coffee.jpg")]
 
 
-def test_exclude_forgets_a_subfolder_and_keeps_it_out(home, photo_dir, tmp_path):
+def test_forgetting_a_subfolder_keeps_it_out(home, photo_dir, tmp_path):
     folder = tmp_path / "Pictures"
     shutil.copytree(photo_dir, folder)
     (folder / "private").mkdir()
@@ -33,6 +33,6 @@ def test_exclude_forgets_a_subfolder_and_keeps_it_out(home, photo_dir, tmp_path)
     initialise(Home(home), PASS, use_keyring=False)
     with unlock(Home(home), PASS) as lens:
         assert lens.index([folder]).added == 4
-        assert lens.exclude(folder / "private") == 1
+        assert lens.forget(folder / "private") == 1
         assert lens.index([folder]).added == 0 and lens.store.count() == 3
         assert lens.photo_paths() == sorted(str(folder / n) for n in ("astronaut.png", "chelsea.png", "coffee.jpg"))

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import resource
 import shutil
 import struct
 import subprocess
@@ -26,6 +27,7 @@ from tests.engine.fault_tools import REPO, cli_command, unprivileged
 
 PASS = "correct horse battery staple"
 BOMB = r"decompression bomb|pixel limit"
+STRIP = r"too long and thin for a photo"
 BROKEN = r"corrupt or truncated image|not a recognised image format"
 UNKNOWN = r"^not a recognised image format$"
 NON_UTF8 = b"caf\xe9 \xff.jpg"  # Latin-1 bytes: not valid UTF-8
@@ -56,6 +58,11 @@ def _png_bomb(side: int) -> bytes:
     body = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def _strip_png(width: int, height: int) -> bytes:
+    """A valid PNG a few hundred bytes long that is one pixel thick: encoders would scale its short side up."""
+    return _encoded(Image.new("RGB", (width, height), (200, 40, 40)), "PNG", optimize=True)
 
 
 def _jpeg_bomb() -> bytes:
@@ -115,6 +122,7 @@ def build_corpus(root: Path, photo_dir: Path, permissions: bool) -> tuple[set[st
     good["exif/orientation-9.jpg"] = _encoded(camera.rotate(5), "JPEG", exif=exif.tobytes())
     good["a" * 251 + ".jpg"] = _encoded(coffee.rotate(3), "JPEG")  # a 255-byte name
     good["é" * 125 + "x.jpg"] = _encoded(coffee.rotate(6), "JPEG")  # 255 bytes of UTF-8
+    good["panorama-12-to-1.jpg"] = _encoded(coffee.resize((1200, 100)), "JPEG")
 
     bad["empty.jpg"] = (b"", "^empty file$")
     bad["empty.heic"] = (b"", "^empty file$")
@@ -128,6 +136,8 @@ def build_corpus(root: Path, photo_dir: Path, permissions: bool) -> tuple[set[st
     bad["bombs/bomb.png"] = (_png_bomb(15000), BOMB)
     bad["bombs/bomb.jpg"] = (_jpeg_bomb(), BOMB)
     bad["bombs/bomb.webp"] = (_webp_bomb(), BOMB)
+    bad["strips/1x2000.png"] = (_strip_png(1, 2000), STRIP)
+    bad["strips/3000x2.png"] = (_strip_png(3000, 2), STRIP)
     if permissions:
         bad["unreadable.jpg"] = (jpeg, "^permission denied: cannot read file$")
         bad["locked"] = (b"", "^permission denied: cannot list folder$")
@@ -263,6 +273,59 @@ def test_decompression_bombs_are_refused_without_allocating(tmp_path):
     assert verdicts == ["refused"] * 3
     assert peak < baseline + 32 * 1024, (peak, baseline)  # decoding the smallest bomb would take 225 MB or more
     print(f"\nbombs refused; peak RSS {peak / 1024:.0f} MiB vs {baseline / 1024:.0f} MiB decoding one normal photo")
+
+
+ADDRESS_SPACE_LIMIT = 6 * 2**30  # ample for indexing (about 2 GB of address space); a 1 x 100000 strip asked for 26 GB
+
+
+def _limit_address_space() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
+
+
+def test_a_few_hundred_bytes_of_one_pixel_strip_are_refused_under_a_memory_limit(profile, photo_dir, tmp_path):
+    library = tmp_path / "library"
+    library.mkdir()
+    shutil.copy(photo_dir / "coffee.jpg", library)
+    strips = {"1x100000.png": _strip_png(1, 100_000), "100000x1.png": _strip_png(100_000, 1)}
+    for name, content in strips.items():
+        (library / name).write_bytes(content)
+    assert all(len(content) < 1000 for content in strips.values())
+
+    done = subprocess.run(cli_command("index", str(library), "--json"), cwd=REPO, capture_output=True, text=True,
+                          timeout=300, preexec_fn=_limit_address_space)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    report = json.loads(done.stdout)
+    _assert_failed(report, {str(library / name): STRIP for name in strips})
+    assert report["added"] == 1
+    with unlock(profile) as lens:
+        assert lens.photo_paths() == [str(library / "coffee.jpg")]
+        assert {f.path for f in lens.store.failures()} == {str(library / name) for name in strips}
+
+    catalog = tmp_path / "catalog.csv"  # a catalog picture that is such a strip: the item is ranked on its name
+    shutil.copy(library / "1x100000.png", tmp_path / "strip.png")
+    catalog.write_text("id,name,category,description,image\ns,striped awning,shops,,strip.png\n"
+                       "c,coffee shop,shops,,\n")
+    done = subprocess.run(cli_command("recommend", "--category", "shops", "--catalog", str(catalog), "--json"), cwd=REPO,
+                          capture_output=True, text=True, timeout=300, preexec_fn=_limit_address_space)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert {item["id"] for item in json.loads(done.stdout)["ranking"]} == {"s", "c"}
+
+
+def test_a_photo_that_runs_out_of_memory_is_a_recorded_failure_and_the_run_goes_on(profile, photo_dir, monkeypatch):
+    from engine.profile import indexer
+
+    preprocess = indexer.to_tensor
+
+    def out_of_memory_on_the_rocket(img, spec):
+        if img.info[indexer.SOURCE_SIZE] == Image.open(photo_dir / "rocket.jpg").size:
+            raise MemoryError
+        return preprocess(img, spec)
+
+    monkeypatch.setattr(indexer, "to_tensor", out_of_memory_on_the_rocket)
+    with unlock(profile) as lens:
+        report = lens.index([photo_dir])
+        assert report.failed == [(str(photo_dir / "rocket.jpg"), "too large to decode in the memory available")]
+        assert report.added == 3 and str(photo_dir / "rocket.jpg") in {f.path for f in lens.store.failures()}
 
 
 def test_files_that_vanish_between_listing_and_reading_are_reported_once(profile, photo_dir, tmp_path, monkeypatch):
