@@ -90,12 +90,12 @@ def concrete_parents(synset: Synset, exclude: set[str]) -> list[str]:
     """Hypernyms nearest-first, cut at `STOP_SYNSETS`, without jargon or names in `exclude` (lower case).
 
     Of all hypernym paths the one giving the most parents wins, then the one climbing higher
-    before its stop (ties: WordNet's first). Beyond `MAX_PARENTS` the nearest ones and the most
+    before its stop (ties: the first in name order; nltk's own order changes with PYTHONHASHSEED). Beyond `MAX_PARENTS` the nearest ones and the most
     general one are kept.
     """
     best: list[str] = []
     best_rank = (-1, -1)
-    for path in synset.hypernym_paths():
+    for path in sorted(synset.hypernym_paths()):
         names: list[str] = []
         climbed = 0
         for node in reversed(path[:-1]):

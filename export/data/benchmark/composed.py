@@ -44,7 +44,7 @@ from export.data.benchmark.items import CATEGORIES
 from export.data.benchmark.pool import copy_photo
 from export.data.compose import background_paths, compose, load_item
 from export.data.pairs import EMOJI_SETS, FLUENT_SOURCE, LICENCES, EmojiThing, emoji_things
-from export.data.registry import debian_package
+from export.data.registry import cache_root, debian_package
 from export.data.samples import (
     STAMPS_DIR,
     STAMPS_PACKAGE,
@@ -58,7 +58,7 @@ from export.data.samples import (
 Progress = Callable[[int, int], None]
 MAX_CANDIDATE_DRAWS = 1000
 UTILITY = "max"  # how the oracle scores an item from the user's liked kinds (see `export.ranker.evaluate`)
-REVISION = 2  # of what the generator writes for a configuration: a cached benchmark of another revision is rebuilt
+REVISION = 3  # of what the generator writes for a configuration: a cached benchmark of another revision is rebuilt
 PICTURE_SOURCES = (*EMOJI_SETS, FLUENT_SOURCE)
 
 
@@ -116,7 +116,8 @@ class _Photo:
     @property
     def name(self) -> str:
         if self.real is not None:
-            return f"everyday-{hashlib.blake2b(str(self.real).encode(), digest_size=4).hexdigest()}-{self.real.stem}"
+            where = self.real.relative_to(cache_root()).as_posix()  # not the absolute path: the cache may move
+            return f"everyday-{hashlib.blake2b(where.encode(), digest_size=4).hexdigest()}-{self.real.stem}"
         return f"{self.source}-{self.thing}-{self.view}"
 
 

@@ -117,6 +117,6 @@ class Tagger:
             name = common_name(node) or (node.lemmas()[0].name().replace("_", " ") if node is synset else None)
             if name and name.lower() not in VAGUE_TAGS and name.lower() not in names:
                 names.append(name.lower())
-            parents = node.hypernyms()
+            parents = sorted(node.hypernyms())  # nltk keeps pointers in a set: its order changes with PYTHONHASHSEED
             node = parents[0] if parents and self._qualifies(parents[0]) else None
         return tuple(names)
