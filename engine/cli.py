@@ -29,8 +29,10 @@ from engine.api import (
     unlock,
     wipe,
 )
+from engine.catalog.items import one_line
 from engine.cli_errors import EXIT_ERROR, err, reported_errors
 from engine.home import Home
+from engine.library.scan import UnsuitablePathError, check_named
 from engine.library.watch_cli import watch_command
 from engine.models.models_cli import models_app
 from engine.profile.keys import (
@@ -92,14 +94,15 @@ def init(
             )
         initialise(home, passphrase=passphrase, use_keyring=use_keyring, bundle=bundle)
     how = " and ".join(p for p, on in (("the OS keyring", use_keyring), ("your passphrase", bool(passphrase))) if on)
-    out.print(f"Created an encrypted profile in [bold]{escape(str(home.root))}[/], protected by {how}.")
+    out.print(f"Created an encrypted profile in [bold]{_term(str(home.root))}[/], protected by {how}.")
 
 
 @app.command()
 def index(
-    paths: Optional[list[Path]] = typer.Argument(
-        None, help="Photo folders or photos to index (default: every library folder). A forgotten path comes back "
-                   "only when it is named here itself, or a folder inside it is."),
+    paths: Optional[list[str]] = typer.Argument(
+        None, callback=lambda paths: [_named(path) for path in paths or ()],
+        help="Photo folders or photos to index (default: every library folder). A forgotten path comes back "
+             "only when it is named here itself, or a folder inside it is."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Index photo folders: new and changed photos are profiled, unchanged ones skipped, deleted ones removed."""
@@ -109,16 +112,17 @@ def index(
             if not paths:
                 known = [Path(f) for f in lens.store.folders()]
                 for missing in sorted(f for f in known if not f.is_dir()):
-                    err.print(f"[yellow]not available, left as is:[/] {escape(str(missing))}", highlight=False)
+                    err.print(f"[yellow]not available, left as is:[/] {_term(str(missing))}", highlight=False)
                 if not known:
                     raise ValueError("no photo folders yet: run `visuallens index FOLDER`")
             with _progress(disable=as_json) as bar:
                 task = bar.add_task("Indexing", total=None)
 
                 def on_progress(p) -> None:
-                    bar.update(task, completed=p.done, total=p.total, description=f"Indexing {_shown(Path(p.path).name)[:30]}")
+                    bar.update(task, completed=p.done, total=p.total, description=f"Indexing {_term(Path(p.path).name[:30])}")
 
                 report = lens.index(paths, progress=on_progress) if paths else lens.refresh(progress=on_progress)
+            lens.check_integrity()
     summary = {
         "scanned": report.scanned, "added": report.added, "updated": report.updated, "moved": report.moved,
         "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
@@ -131,10 +135,10 @@ def index(
         out.print_json(json.dumps(summary))
         return
     for path in report.lifted:
-        out.print(f"Lifted the exclusion of {escape(_shown(path))}: you named it, so it is indexed again.",
+        out.print(f"Lifted the exclusion of {_term(path)}: you named it, so it is indexed again.",
                   highlight=False, soft_wrap=True)
     for path, reason in report.failed:
-        err.print(f"[yellow]skipped[/] {escape(_shown(path))}: {escape(reason)}", highlight=False)
+        err.print(f"[yellow]skipped[/] {_term(path)}: {_term(reason)}", highlight=False)
     reencoded = f"{report.reencoded} re-encoded for the new model bundle, " if report.reencoded else ""
     out.print(
         f"{report.scanned} photos scanned: {report.added} added, {report.updated} updated, {report.moved} moved, "
@@ -160,7 +164,7 @@ def search(
         return
     table = Table("score", "photo", "caption")
     for h in hits:
-        table.add_row(f"{h.score:.3f}", escape(h.path), escape(h.caption))
+        table.add_row(f"{h.score:.3f}", _term(h.path), _term(h.caption))
     out.print(table)
 
 
@@ -186,17 +190,17 @@ def recommend(
     if as_json:
         out.print_json(json.dumps(rec.as_dict()))
         return
-    out.print(f"[bold]{escape(category)}[/] for you, ranked by the {rec.scorer} from {len(rec.grid_paths)} of your photos")
-    out.print(f"Your profile here: {escape(', '.join(rec.profile_aspects)) or 'no words several photos share yet'}")
+    out.print(f"[bold]{_term(category)}[/] for you, ranked by the {rec.scorer} from {len(rec.grid_paths)} of your photos")
+    out.print(f"Your profile here: {_term(', '.join(rec.profile_aspects)) or 'no words several photos share yet'}")
     if rec.cold_start:
-        out.print(f"[yellow]{escape(rec.cold_start_note())}[/]")
+        out.print(f"[yellow]{_term(rec.cold_start_note())}[/]")
     table = Table("rank", "item", "score", "because of photos", "aspect words")
     for r in rec.ranked[:top]:
-        table.add_row(str(r.rank), escape(r.item.name), f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),
-                      escape(", ".join(r.evidence.aspect_words)))
+        table.add_row(str(r.rank), _term(r.item.name), f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),
+                      _term(", ".join(r.evidence.aspect_words)))
     out.print(table)
     if grid is not None:
-        out.print(f"Evidence grid saved to {escape(str(grid))} (cells of the top item framed).")
+        out.print(f"Evidence grid saved to {_term(str(grid))} (cells of the top item framed).")
 
 
 @app.command()
@@ -204,13 +208,14 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """What the profile holds, where it lives and which model serves it."""
     with _session() as lens:
         with reported_errors():
+            lens.check_integrity()
             info = lens.status()
     if as_json:
         out.print_json(json.dumps(info))
         return
     table = Table(show_header=False)
     for key, value in info.items():
-        table.add_row(key, escape(json.dumps(value) if isinstance(value, (dict, list)) else str(value)))
+        table.add_row(key, _term(json.dumps(value) if isinstance(value, (dict, list)) else str(value)))
     out.print(table)
     if info.get("reencode_pending"):
         out.print(f"{info['reencode_pending']} photos were encoded with another model bundle and are left out of "
@@ -219,12 +224,13 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 @app.command()
-def forget(path: Path = typer.Argument(..., help="A photo or a folder to remove from the profile.")) -> None:
+def forget(path: str = typer.Argument(..., callback=lambda path: _named(path),
+                                      help="A photo or a folder to remove from the profile.")) -> None:
     """Remove a photo or a whole folder from the encrypted profile, now, and keep it out."""
     with _session() as lens:
         with reported_errors():
             removed = lens.forget(path)
-    shown = escape(_shown(str(path)))
+    shown = _term(path)
     out.print(f"Forgot {removed} photo(s) under {shown}. Future index runs and the watcher skip it, also in the "
               f"folders that hold it, until you index it explicitly: `visuallens index {shown}`.",
               highlight=False, soft_wrap=True)
@@ -234,11 +240,11 @@ def forget(path: Path = typer.Argument(..., help="A photo or a folder to remove 
 def wipe_command(yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation.")) -> None:
     """Delete the encrypted profile and its keys: everything VisualLens knows about your photos."""
     home = _home()
-    if not yes and not typer.confirm(f"Delete the VisualLens profile in {home.root}?", default=False):
+    if not yes and not typer.confirm(f"Delete the VisualLens profile in {_printable(str(home.root))}?", default=False):
         raise typer.Exit(EXIT_ERROR)
     with reported_errors():
         wipe(home)
-    out.print(f"Wiped the VisualLens profile in {escape(str(home.root))}.")
+    out.print(f"Wiped the VisualLens profile in {_term(str(home.root))}.")
 
 
 @app.command()
@@ -254,8 +260,29 @@ app.command(name="passphrase")(passphrase_command)
 
 
 def _shown(path: str) -> str:
-    """A path fit for a terminal or JSON: undecodable name bytes become U+FFFD."""
+    """A path fit for JSON: undecodable name bytes become U+FFFD."""
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _printable(text: str) -> str:
+    """Text from a file name, a photo or a catalog fit for a terminal: undecodable name bytes become U+FFFD, and
+    control characters (C0, C1: ESC sequences, newlines) and bidi overrides (U+202A-U+202E, U+2066-U+2069,
+    U+200E/F) are shown escaped (\\x1b, \\u202e), so a name cannot restyle the terminal or reorder what it shows."""
+    return one_line(_shown(text))
+
+
+def _term(text: str) -> str:
+    """`_printable` text with rich markup escaped: what every rich output line uses for a path, name or caption."""
+    return escape(_printable(text))
+
+
+def _named(path: str) -> str:
+    """A path argument; an empty one is a usage error (exit 2), not the current folder."""
+    try:
+        check_named(path)
+    except UnsuitablePathError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return path
 
 
 def _progress(disable: bool) -> Progress:

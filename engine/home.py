@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -30,7 +32,11 @@ class Home:
 
     @classmethod
     def default(cls) -> Home:
-        return cls(Path(os.environ.get(HOME_ENV) or user_data_dir("VisualLens", appauthor=False)).expanduser())
+        """The app's data dir; opening it takes away any access other users have to it (it may predate 0700)."""
+        home = cls(Path(os.environ.get(HOME_ENV) or user_data_dir("VisualLens", appauthor=False)).expanduser())
+        if home.root.is_dir():
+            make_private(home.root)
+        return home
 
     @property
     def store_path(self) -> Path:
@@ -52,6 +58,7 @@ class Home:
 
     def ensure(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_private(self.root)
 
     def load_settings(self) -> Settings:
         try:
@@ -61,11 +68,47 @@ class Home:
 
     def save_settings(self, settings: Settings) -> None:
         self.ensure()
-        tmp = self.settings_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(settings), indent=2), encoding="utf-8")
-        os.replace(tmp, self.settings_path)
+        write_private(self.settings_path, json.dumps(asdict(settings), indent=2).encode())
 
     def disk_usage(self) -> int:
         """Bytes used by the encrypted store (database + WAL) and key file."""
         names = ("profile.db", "profile.db-wal", "profile.db-shm", "keys.json")
         return sum((self.root / n).stat().st_size for n in names if (self.root / n).exists())
+
+
+def make_private(folder: Path) -> None:
+    """Take away every access other users have to `folder`, never adding any (a read-only folder stays so).
+
+    POSIX only: Windows folders keep their ACLs. Folders of other users and shared ones (sticky, as /tmp is: a
+    mistaken `VISUALLENS_HOME=/tmp` must not lock everyone else out) are left as they are."""
+    if os.name != "posix":
+        return
+    info = folder.stat()
+    if info.st_mode & 0o077 and not info.st_mode & stat.S_ISVTX and info.st_uid == os.getuid():
+        folder.chmod(stat.S_IMODE(info.st_mode) & 0o700)
+
+
+def write_private(path: Path, data: bytes, replace: bool = True) -> None:
+    """Write `path` readable by this user only (0600, whatever the umask) so a crash or a power cut leaves the old
+    file or the new.
+
+    The data goes to a temporary file in the same folder (mkstemp creates it 0600), which then replaces `path`, or
+    with `replace=False` takes its name only if nothing has it yet (`FileExistsError` otherwise)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # atomic: fails if `path` exists, and readers never see it half written
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    if os.name == "posix":  # the rename itself survives a power cut
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)

@@ -31,7 +31,8 @@ such as `imgae` is not silently ignored. Loading raises `CatalogError` with one 
 file and the item (`item 3` in JSON, `line 4` in CSV) for: a missing or unreadable file, invalid
 JSON or CSV, an item that is not an object, a missing or non-text field, a duplicate id, an image
 file that does not exist (an error, not a silent drop, so a broken catalog is noticed before it
-skews a ranking), and a catalog with no items.
+skews a ranking), a catalog with no items, and a category with more than `MAX_CANDIDATES` (200) items: a query
+ranks one category, and its cost grows with the candidates (5,000 took 18 s), so split a bigger one.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.catalog.items import Catalog, CatalogError, CatalogItem, one_line
+from engine.catalog.items import MAX_CANDIDATES, Catalog, CatalogError, CatalogItem, one_line
 
 REQUIRED_FIELDS = ("id", "name", "category")
 FIELDS = (*REQUIRED_FIELDS, "description", "image")
@@ -67,11 +68,17 @@ def load_catalog(path: str | Path) -> Catalog:
 
     items: list[CatalogItem] = []
     first_seen: dict[str, str] = {}
+    per_category: dict[str, int] = {}
     for where, record in reader(path, text):
         item = _item(path, where, record)
         if item.id in first_seen:
             raise CatalogError(f"{path}: {where}: duplicate id {item.id!r} (first used at {first_seen[item.id]})")
         first_seen[item.id] = where
+        category = item.category.casefold()  # as `Catalog.in_category` matches it
+        per_category[category] = per_category.get(category, 0) + 1
+        if per_category[category] > MAX_CANDIDATES:
+            raise CatalogError(f"{path}: {where}: category {item.category!r} has more than "
+                               f"{MAX_CANDIDATES} items, the most one query ranks: split it into smaller categories")
         items.append(item)
     if not items:
         raise CatalogError(f"{path}: the catalog has no items")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,9 +16,24 @@ from engine.imaging.decode import SUPPORTED_SUFFIXES
 # as seen from another OS (on Windows itself it carries the hidden attribute).
 SKIPPED_DIR_NAMES = frozenset({"@eaDir", "#recycle", "$RECYCLE.BIN"})
 
+# Kernel and device file systems: they hold no photos, and walking them reaches the whole machine (/proc/self/root
+# is a link to /) or blocks on device files. These roots are refused wherever the mount table cannot be read (macOS
+# mounts devfs at /dev); on Linux every mount of a PSEUDO_TYPES type is too.
+PSEUDO_ROOTS = ("/proc", "/sys", "/dev") if os.name == "posix" else ()
+PSEUDO_TYPES = frozenset({
+    "proc", "sysfs", "devtmpfs", "devfs", "devpts", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs",
+    "pstore", "bpf", "configfs", "fusectl", "mqueue", "binfmt_misc", "efivarfs", "selinuxfs", "nsfs", "hugetlbfs",
+    "rpc_pipefs",
+})
+MOUNT_TABLE = "/proc/self/mounts"
+
 
 class FolderNotFoundError(FileNotFoundError):
     """A folder the user asked to scan does not exist or is not a folder."""
+
+
+class UnsuitablePathError(ValueError):
+    """A path the user named that cannot hold their photos: an empty one, or one on a pseudo-filesystem."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +85,10 @@ def scan_folders(
 
     Hidden files and folders (dot names, incl. `._` AppleDouble files and rsync partials; hidden
     attributes on Windows/macOS) are skipped; browser partial/temp files (.part, .crdownload, .tmp,
-    trailing ~) fail the suffix test. Symlinks are followed, but each real folder is visited once,
-    so link loops end. Results are sorted by path.
+    trailing ~) fail the suffix test. Symlinks (and Windows junctions) are followed only when their target lies in
+    the top folder being scanned, and each real folder is visited once, so link loops end and no link leads the
+    scan out of the user's folder. Pseudo-filesystems (`pseudo_filesystem`) are never entered. Results are sorted
+    by path.
     """
     tops = [normalise(folder) for folder in folders]
     for top in tops:
@@ -78,11 +96,14 @@ def scan_folders(
             reason = "is not a folder" if os.path.exists(top) else "does not exist"
             raise FolderNotFoundError(f"photo folder {top} {reason}")
     rules = _Rules([normalise(path) for path in excluded], [normalise(path) for path in included])
+    pseudo = _pseudo_mounts()
     files: list[FileEntry] = []
     problems: list[ScanProblem] = []
     visited: set[tuple[int, int]] = set()
     for top in tops:
-        for found in _walk(top, rules, visited):
+        if _pseudo_holder(top, pseudo) is not None:  # a folder stored before such paths were refused
+            continue
+        for found in _walk(top, rules, visited, pseudo):
             if isinstance(found, ScanProblem):
                 problems.append(replace(found, folder=top))
             else:
@@ -96,6 +117,26 @@ def is_within(path: str, folder: str) -> bool:
     """True if normalised `path` is `folder` itself or lies below it (the one containment test of the engine)."""
     path, folder = os.path.normcase(path), os.path.normcase(folder)
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def check_named(path: str | Path) -> None:
+    """Refuse an empty path (`UnsuitablePathError`): it would silently mean the current folder."""
+    if not os.fspath(path).strip():
+        raise UnsuitablePathError("an empty path names no photo or folder: give the photo folder's path")
+
+
+def check_photo_location(path: str) -> None:
+    """Refuse (`UnsuitablePathError`) a normalised path on a pseudo-filesystem, by itself or where links lead."""
+    mount = pseudo_filesystem(path)
+    if mount is not None:
+        raise UnsuitablePathError(f"{path} is in {mount}, a system file system with no photos: "
+                                  "name a folder that holds your photos")
+
+
+def pseudo_filesystem(path: str) -> str | None:
+    """The pseudo-filesystem (/proc, /sys, /dev, or a mount of a PSEUDO_TYPES type) that holds normalised `path`,
+    as given or with links resolved; None when it is on an ordinary file system."""
+    return _pseudo_holder(path, _pseudo_mounts())
 
 
 def is_excluded(path: str, excluded: Iterable[str], included: Iterable[str] = ()) -> bool:
@@ -135,9 +176,14 @@ class _Rules:
         return os.path.normcase(path) in self._excluded_names or os.path.normcase(real) in self._excluded_names
 
 
-def _walk(top: str, rules: _Rules, visited: set[tuple[int, int]]) -> Iterator[tuple[str, os.stat_result] | ScanProblem]:
-    """Yield (path, stat) of candidate photo files, or ScanProblems, depth-first from `top`."""
-    pending = [(top, os.path.realpath(top))]
+def _walk(
+    top: str, rules: _Rules, visited: set[tuple[int, int]], pseudo: list[str]
+) -> Iterator[tuple[str, os.stat_result] | ScanProblem]:
+    """Yield (path, stat) of candidate photo files, or ScanProblems, depth-first from `top`; links whose target is
+    not in `top` are left out, as are folders that are `pseudo` mount points."""
+    inside = os.path.realpath(top)
+    pending = [(top, inside)]
+    pseudo_points = {os.path.normcase(mount) for mount in pseudo}
     while pending:
         folder, real = pending.pop()
         hidden, skipped = rules.skips(folder, real)
@@ -163,8 +209,12 @@ def _walk(top: str, rules: _Rules, visited: set[tuple[int, int]]) -> Iterator[tu
                 continue
             wanted = _is_candidate(entry.name) and not hidden
             try:
+                linked = _is_link(entry)
+                target = _real(entry, real, aliased, linked)
+                if linked and not is_within(target, inside):
+                    continue  # a link out of the folder being scanned: never followed
                 if wanted and rules.excluded:
-                    wanted = not rules.excludes_file(entry.path, _real(entry, real, aliased), entry.is_symlink())
+                    wanted = not rules.excludes_file(entry.path, target, linked)
                 entry_stat = entry.stat()
             except OSError as exc:
                 if wanted:
@@ -173,18 +223,47 @@ def _walk(top: str, rules: _Rules, visited: set[tuple[int, int]]) -> Iterator[tu
             if _is_hidden(entry_stat):
                 continue
             if stat.S_ISDIR(entry_stat.st_mode):
-                if entry.name not in SKIPPED_DIR_NAMES:
-                    pending.append((entry.path, _real(entry, real, aliased)))
+                if entry.name not in SKIPPED_DIR_NAMES and os.path.normcase(target) not in pseudo_points:
+                    pending.append((entry.path, target))
             elif wanted:
                 problem = _file_problem(entry.path, entry_stat)
                 yield problem if problem else (entry.path, entry_stat)
 
 
-def _real(entry: os.DirEntry, folder_real: str, aliased: bool) -> str:
-    """Where an entry really is: its target if it is a symlink, else in its folder's real path."""
-    if entry.is_symlink():
+def _real(entry: os.DirEntry, folder_real: str, aliased: bool, linked: bool) -> str:
+    """Where an entry really is: its target if it is a link, else in its folder's real path."""
+    if linked:
         return os.path.realpath(entry.path)
     return os.path.join(folder_real, entry.name) if aliased else entry.path
+
+
+def _is_link(entry: os.DirEntry) -> bool:
+    """A symlink, or a Windows junction (a reparse point that `is_symlink` does not report before Python 3.12)."""
+    if entry.is_symlink():
+        return True
+    return os.name == "nt" and bool(entry.stat(follow_symlinks=False).st_file_attributes
+                                    & stat.FILE_ATTRIBUTE_REPARSE_POINT)
+
+
+def _pseudo_mounts() -> list[str]:
+    """PSEUDO_ROOTS and, on Linux, the mount points of PSEUDO_TYPES file systems (the mount table's octal escapes
+    such as \\040 for a space decoded)."""
+    mounts = list(PSEUDO_ROOTS)
+    try:
+        with open(MOUNT_TABLE, encoding="utf-8", errors="surrogateescape") as table:
+            lines = table.read().splitlines()
+    except OSError:
+        return mounts
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3 and fields[2] in PSEUDO_TYPES:
+            mounts.append(re.sub(r"\\([0-7]{3})", lambda code: chr(int(code[1], 8)), fields[1]))
+    return list(dict.fromkeys(mounts))
+
+
+def _pseudo_holder(path: str, pseudo: list[str]) -> str | None:
+    """The first of the `pseudo` mount points that holds `path`, as given or with links resolved."""
+    return next((mount for form in (path, os.path.realpath(path)) for mount in pseudo if is_within(form, mount)), None)
 
 
 def _is_candidate(name: str) -> bool:

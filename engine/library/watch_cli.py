@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.markup import escape
 
 from engine.cli_errors import reported_errors
+from engine.library.scan import UnsuitablePathError, check_named
 from engine.library.watch_runner import summary_line, watch
 from engine.profile.indexer import IndexReport
 
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 
 def watch_command(
-    paths: Optional[list[Path]] = typer.Argument(None, help="Photo folders to watch (default: every folder indexed before)."),
+    paths: Optional[list[str]] = typer.Argument(
+        None, callback=lambda paths: [_named(path) for path in paths or ()],
+        help="Photo folders to watch (default: every folder indexed before)."),
     quiet: float = typer.Option(2.0, "--quiet", min=0.05, help="Seconds without changes before an index run."),
     max_delay: float = typer.Option(60.0, "--max-delay", min=0.05, help="Index at least this often during a long stream of changes."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object per index run."),
@@ -49,11 +51,11 @@ def watch_command(
                     }))
                     return
                 for path in report.lifted:
-                    cli.out.print(f"Lifted the exclusion of {escape(cli._shown(path))}: you named it, so it is "
+                    cli.out.print(f"Lifted the exclusion of {cli._term(path)}: you named it, so it is "
                                   "indexed again.", highlight=False, soft_wrap=True)
                 for path, reason in report.failed:
-                    cli.err.print(f"[yellow]skipped[/] {escape(cli._shown(path))}: {escape(reason)}", highlight=False)
-                names = ", ".join(cli._shown(str(f)) for f in indexed)
+                    cli.err.print(f"[yellow]skipped[/] {cli._term(path)}: {cli._term(reason)}", highlight=False)
+                names = ", ".join(cli._printable(str(f)) for f in indexed)
                 cli.out.print(f"{time.strftime('%H:%M:%S')} {names}: {summary_line(report)}.", highlight=False, markup=False, soft_wrap=True)
 
             def on_availability(folder: Path, available: bool) -> None:
@@ -61,9 +63,9 @@ def watch_command(
                 if as_json:
                     typer.echo(json.dumps({"folder": shown, "available": available}))
                 elif available:
-                    cli.err.print(f"[green]back, watching again:[/] {escape(shown)}", highlight=False)
+                    cli.err.print(f"[green]back, watching again:[/] {cli._term(shown)}", highlight=False)
                 else:
-                    cli.err.print(f"[yellow]not available, watching for it to come back:[/] {escape(shown)}", highlight=False)
+                    cli.err.print(f"[yellow]not available, watching for it to come back:[/] {cli._term(shown)}", highlight=False)
 
             def on_ready(watched: set[Path]) -> None:
                 if not as_json:
@@ -73,6 +75,15 @@ def watch_command(
                   on_availability=on_availability, quiet_seconds=quiet, max_delay_seconds=max_delay)
     if not as_json:
         cli.err.print("Stopped watching.")
+
+
+def _named(path: str) -> Path:
+    """A folder argument; an empty one is a usage error (exit 2), not the current folder."""
+    try:
+        check_named(path)
+    except UnsuitablePathError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return Path(path)
 
 
 def _folders(lens: VisualLens, paths: Optional[list[Path]]) -> list[Path]:

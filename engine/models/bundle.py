@@ -2,6 +2,8 @@
 
 The bundle is the only thing that crosses from `export` (torch) to `engine` (ONNX Runtime). A bundle whose
 schema, field types, checksums or declared tensor shapes do not match is refused with a one-line error naming the file.
+Every file the manifest names must be a regular file inside the bundle folder, reached without symbolic links, of a
+bounded size: a manifest cannot make the engine read, hash or open anything else.
 
 Schema 2 lets the image encoder declare a second output, `visual` ([batch, V]): pooled visual features stored per
 photo next to the embedding. Schema 1 bundles predate it and must be rebuilt.
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,6 +26,12 @@ MANIFEST = "manifest.json"
 VISUAL_OUTPUT = "visual"
 _REQUIRED_KEYS = ("schema_version", "name", "version", "embedding_dim", "image_encoder", "text_encoder", "files")
 _MODEL_SECTIONS = ("image_encoder", "text_encoder", "ranker")  # each names an ONNX file and declares its inputs/outputs
+_DESCRIBER_FILES = ("file", "vectors", "encoder", "decoder", "tokenizer", "aspect_vocabulary")  # vocabulary, captioner
+# Size limits for one file and a whole bundle: generous, and far below a disk-filling copy. The largest file of a real
+# bundle is the clip bundle's fp32 ViT-B-32 image tower (~350 MB) and a whole fp32 clip bundle is ~1.7 GB; one ONNX
+# file cannot exceed protobuf's 2 GiB anyway (larger models keep their weights in external data files).
+MAX_FILE_BYTES = 4 << 30
+MAX_BUNDLE_BYTES = 8 << 30
 
 
 class BundleError(Exception):
@@ -149,9 +159,16 @@ def _structure_problem(manifest: dict[str, Any]) -> str | None:
             return f"`files` lists {name!r}, which is not a file name inside the bundle"
         if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or not _count(meta.get("bytes", 0)):
             return f"`files` entry {name!r} must be {{\"sha256\": text, \"bytes\": integer}}"
+        if meta.get("bytes", 0) > MAX_FILE_BYTES:
+            return f"`files` entry {name!r} is {meta['bytes']} bytes, over the limit of {MAX_FILE_BYTES} per file"
+    if sum(meta.get("bytes", 0) for meta in files.values()) > MAX_BUNDLE_BYTES:
+        return f"the files add up to more than the limit of {MAX_BUNDLE_BYTES} bytes per bundle"
     for key in (*_MODEL_SECTIONS, "describer"):
         if key in manifest and not isinstance(manifest[key], dict):
             return f"`{key}` must be an object"
+    for key in (key for key in _DESCRIBER_FILES if key in manifest.get("describer", {})):
+        if not isinstance(manifest["describer"][key], str):
+            return f"`describer.{key}` must be a file name"
     for key in (key for key in _MODEL_SECTIONS if key in manifest):
         section = manifest[key]
         if not isinstance(section.get("file"), str):
@@ -192,25 +209,48 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _referenced(manifest: dict[str, Any]) -> set[str]:
+    """Every file name the manifest's sections give: models, tokenizer, describer files."""
+    names = {manifest[key]["file"] for key in _MODEL_SECTIONS if key in manifest}
+    names.add(manifest["text_encoder"].get("tokenizer", "tokenizer.json"))
+    describer = manifest.get("describer", {})
+    return names | {describer[key] for key in _DESCRIBER_FILES if key in describer}
+
+
 def _check_files(root: Path, manifest: dict[str, Any], verify_checksums: bool) -> None:
+    """Every name a section gives has a checksum entry; every entry is a regular file inside `root`, of its size
+    and (`verify_checksums`) its sha256."""
     files = manifest["files"]
-    referenced = {manifest["image_encoder"]["file"], manifest["text_encoder"]["file"]}
-    referenced.add(manifest["text_encoder"].get("tokenizer", "tokenizer.json"))
-    if "ranker" in manifest:
-        referenced.add(manifest["ranker"]["file"])
-    for name in sorted(referenced - set(files)):
+    for name in sorted(_referenced(manifest) - set(files)):
         raise BundleError(f"{root / name}: referenced by the manifest but has no checksum entry")
     for name, meta in sorted(files.items()):
         target = root / name
         try:
-            if not target.is_file():
-                raise BundleError(f"{target}: file listed in the manifest is missing")
-            if target.stat().st_size != meta.get("bytes", target.stat().st_size):
+            size = _contained_file(root, name).st_size
+            if size > MAX_FILE_BYTES:
+                raise BundleError(f"{target}: {size} bytes, over the limit of {MAX_FILE_BYTES} per file")
+            if size != meta.get("bytes", size):
                 raise BundleError(f"{target}: size does not match the manifest (truncated or replaced)")
             if verify_checksums and sha256_file(target) != meta["sha256"]:
                 raise BundleError(f"{target}: sha256 does not match the manifest (corrupt or tampered)")
+        except FileNotFoundError:
+            raise BundleError(f"{target}: file listed in the manifest is missing") from None
         except OSError as exc:  # unreadable, or a name too long for the file system
             raise BundleError(f"{target}: cannot be read ({exc.strerror or exc})") from exc
+
+
+def _contained_file(root: Path, name: str) -> os.stat_result:
+    """The status of `root/name` (a relative name without `..`), which must be a regular file reached through no
+    symbolic link below `root`: a link would let the manifest name any file on the machine."""
+    here = root
+    for part in PurePosixPath(name).parts:
+        here = here / part
+        status = here.lstat()
+        if stat.S_ISLNK(status.st_mode):
+            raise BundleError(f"{here}: is a symbolic link; a bundle's files must be inside its folder")
+    if not stat.S_ISREG(status.st_mode):
+        raise BundleError(f"{here}: is not a regular file")
+    return status
 
 
 def _output(section: dict[str, Any], name: str) -> dict[str, Any] | None:

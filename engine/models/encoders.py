@@ -19,6 +19,9 @@ from engine.models.bundle import VISUAL_OUTPUT, Bundle, BundleError
 from engine.models.sessions import CUDA, active_provider, cpu_cores, open_session
 
 MEMO_SIZE = 20_000
+PROBE_ROWS = 2  # the probe runs at load feed two rows: a model with a fixed batch of one fails there, not in `index`
+PROBE_TEXTS = ("a photo", "a photo of a cat on a sofa")  # two lengths: padding is exercised
+TEXT_INPUTS = ("input_ids", "attention_mask")
 CPU_BATCH = 8  # per lane: enough rows for efficient GEMMs, small enough to keep every lane busy
 GPU_BATCH = 32
 
@@ -54,10 +57,12 @@ class ImageEncoder:
     def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
         section = bundle.section("image_encoder")
         self.spec = PreprocessSpec.from_manifest(section["preprocess"])
-        self.session = open_session(bundle.file(section["file"]), section, provider, threads=1)
+        path = bundle.file(section["file"])
+        self.session = open_session(path, section, provider, threads=1)
         self._input = section["inputs"][0]["name"]
         self._outputs = [o.name for o in self.session.get_outputs()]
-        _check_visual_declared(bundle.file(section["file"]), section, self._outputs)
+        _check_visual_declared(path, section, self._outputs)
+        _check_image_input(path, self.session.get_inputs(), self._input, self.spec.image_size)
         self._bundle = bundle
         self.visual_dim = bundle.visual_dim  # width of `ImageBatchOutput.visual_or_embeddings()`
         self.provider = active_provider(self.session)
@@ -65,6 +70,7 @@ class ImageEncoder:
         self.lanes = max(1, threads or cpu_cores())
         self.batch_size = GPU_BATCH if gpu else CPU_BATCH
         self._split = not gpu
+        self._probe(path, bundle.embedding_dim)
 
     @cached_property
     def identity(self) -> str:
@@ -88,6 +94,18 @@ class ImageEncoder:
             visual=None if visual is None else _unit_rows(visual),
         )
 
+    def _probe(self, path: Path, dim: int) -> None:
+        """One run on two blank pictures when the encoder opens (milliseconds for lite, a few tenths of a second
+        for a ViT): a model that cannot run here, or whose vectors are not as wide as the manifest says, is refused
+        now rather than in the middle of indexing."""
+        size = self.spec.image_size
+        out = self.encode_lane(np.zeros((PROBE_ROWS, 3, size, size), dtype=np.float32))
+        _check_rows(path, "embedding", out.embeddings, dim)
+        if out.visual is not None:
+            _check_rows(path, VISUAL_OUTPUT, out.visual, self.visual_dim)
+        if out.label_probs is not None:
+            _check_rows(path, "label_probs", out.label_probs, None)
+
     @cached_property
     def _lane_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(self.lanes, thread_name_prefix="encode-lane")
@@ -104,14 +122,17 @@ class TextEncoder:
     def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
         section = bundle.section("text_encoder")
         self.tokenizer = load_tokenizer(bundle)
-        self.session = open_session(bundle.file(section["file"]), section, provider, threads=1)
+        path = bundle.file(section["file"])
+        self.session = open_session(path, section, provider, threads=1)
         gpu = active_provider(self.session) == CUDA
         self.lanes = 1 if gpu else max(1, threads or cpu_cores())
         self.batch_size = GPU_BATCH if gpu else CPU_BATCH
         self.dim = bundle.embedding_dim
         self._input_names = {i.name for i in self.session.get_inputs()}
+        _check_text_inputs(path, self.session.get_inputs(), self.tokenizer.padding["length"])
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memo_lock = threading.Lock()
+        _check_rows(path, "embedding", self.encode_lane(list(PROBE_TEXTS)), self.dim)  # as the image encoder's probe
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-norm embeddings, one row per text, in order; batches go side by side on the lanes."""
@@ -190,6 +211,40 @@ def _check_visual_declared(path: Path, section: dict[str, Any], outputs: list[st
         raise BundleError(
             f"{path}: the model has a `{VISUAL_OUTPUT}` output the manifest does not declare (manifest mismatch)"
         )
+
+
+def _check_image_input(path: Path, inputs: list[Any], name: str, size: int) -> None:
+    """The model takes one input, and its fixed dimensions are those of the preprocessed batch [N, 3, size, size]."""
+    if [i.name for i in inputs] != [name]:
+        taken = [i.name for i in inputs]
+        raise BundleError(f"{path}: the image encoder must take one input, {name!r}; it takes {taken}")
+    fed = (None, 3, size, size)
+    shape = inputs[0].shape
+    if len(shape) != 4 or any(isinstance(have, int) and want and have != want for have, want in zip(shape, fed)):
+        raise BundleError(
+            f"{path}: input {name!r} has shape {shape}, "
+            f"but the manifest's preprocessing makes [batch, 3, {size}, {size}]"
+        )
+
+
+def _check_text_inputs(path: Path, inputs: list[Any], padded_to: int | None) -> None:
+    """The model takes token ids (and an attention mask), [batch, sequence], of the length the tokenizer pads to."""
+    names = {i.name for i in inputs}
+    if "input_ids" not in names or not names <= set(TEXT_INPUTS):
+        raise BundleError(f"{path}: the text encoder must take {TEXT_INPUTS[0]!r} and may take {TEXT_INPUTS[1]!r}; "
+                          f"it takes {sorted(names)}")
+    for i in inputs:
+        if len(i.shape) != 2 or (isinstance(i.shape[1], int) and i.shape[1] != padded_to):
+            raise BundleError(f"{path}: input {i.name!r} has shape {i.shape}, but the tokenizer makes [batch, "
+                              f"{padded_to or 'longest'}] (see `text_encoder.max_length` and `padding`)")
+
+
+def _check_rows(path: Path, output: str, rows: np.ndarray, width: int | None) -> None:
+    """A probe's output has one row per probe input and (`width`) that many columns."""
+    if rows.ndim != 2 or rows.shape[0] != PROBE_ROWS or (width is not None and rows.shape[1] != width):
+        expected = f"[{PROBE_ROWS}, {width if width is not None else 'classes'}]"
+        raise BundleError(f"{path}: output {output!r} has shape {list(rows.shape)} for {PROBE_ROWS} inputs, "
+                          f"expected {expected}")
 
 
 def _concatenated(arrays: list[np.ndarray | None]) -> np.ndarray | None:

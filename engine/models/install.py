@@ -1,7 +1,10 @@
 """Installed model bundles: list, install (from a folder or archive, or by building `lite`) and remove them.
 
 Every install is staged in a hidden folder inside the bundles dir, verified file by file against the manifest's
-sha256 (`load_bundle`), and only then renamed into place: a bundle under its name is always complete and intact.
+sha256 (`load_bundle`), its encoders opened and run once on a blank picture and two texts, and only then renamed
+into place: a bundle under its name is always complete, intact and able to run here. What is copied or unpacked is
+folders and regular files only (a symbolic link, device or FIFO is refused, never followed), within the size limits
+of `engine.models.bundle`, so a hostile folder or archive cannot fill the disk or smuggle in a file from elsewhere.
 """
 
 from __future__ import annotations
@@ -9,17 +12,19 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.home import Home
-from engine.models.bundle import MANIFEST, Bundle, BundleError, load_bundle
+from engine.models.bundle import MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES, Bundle, BundleError, load_bundle
+from engine.models.encoders import ImageEncoder, TextEncoder
 
 LITE = "lite"
 LITE_HOWTO = (
@@ -28,6 +33,8 @@ LITE_HOWTO = (
     "with `visuallens models install lite --from FOLDER_OR_ARCHIVE` (the desktop app ships one in its folder, "
     "under bundles/lite)"
 )
+MAX_ENTRIES = 1000  # files and folders in a bundle folder or archive (a real bundle has about 15)
+Member = TypeVar("Member")
 
 
 class InstallError(Exception):
@@ -90,14 +97,14 @@ def install_bundle(source: str | Path, bundles_dir: Path, name: str, force: bool
         unpacked = stage / "bundle"
         try:
             if source.is_dir():
-                shutil.copytree(source, unpacked)
+                _copy_folder(source, unpacked)
             else:
                 _unpack(source, unpacked)
         except OSError as exc:
             raise InstallError(f"{target}: cannot install ({exc})") from exc
         folder = unpacked if source.is_dir() else _bundle_root(source, unpacked)
         try:
-            load_bundle(folder, verify_checksums=True)
+            _verify(folder)
         except BundleError as exc:
             raise BundleError(_as_in_source(str(exc), source, unpacked, folder)) from None
         _place(folder, target)
@@ -114,7 +121,7 @@ def build_lite(bundles_dir: Path, force: bool = False, progress: Any = None) -> 
         raise InstallError(f"{LITE_HOWTO} ({exc.name or exc} is not installed here)") from None
     with _staging(target) as stage:
         built = build.build_lite_bundle(stage / LITE, progress=progress)
-        load_bundle(built, verify_checksums=True)
+        _verify(built)
         _place(built, target)
     return load_bundle(target, verify_checksums=False)
 
@@ -145,6 +152,14 @@ def folder_size(path: Path) -> int:
 
 def _active_path(home: Home) -> Path:
     return home.bundle_path(home.load_settings().bundle).resolve()
+
+
+def _verify(folder: Path) -> None:
+    """Every file's sha256, then one run of each encoder on the CPU (`ImageEncoder`'s and `TextEncoder`'s probes):
+    a bundle whose models cannot run here, or make vectors of other widths than declared, is not installed."""
+    bundle = load_bundle(folder, verify_checksums=True)
+    ImageEncoder(bundle, provider="cpu", threads=1)
+    TextEncoder(bundle, provider="cpu", threads=1)
 
 
 def _check_name(name: str) -> None:
@@ -181,22 +196,90 @@ def _place(folder: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _copy_folder(source: Path, dest: Path) -> None:
+    """Copy a bundle folder's folders and regular files; anything else is refused before a byte is copied."""
+    files = _regular_files(source)
+    dest.mkdir()
+    for relative, size in files:
+        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+        _copy_file(source / relative, dest / relative, size)
+
+
+def _regular_files(source: Path) -> list[tuple[Path, int]]:
+    """The regular files under `source` (relative path, size), without following any link; a link, device, FIFO
+    or socket, a file over `MAX_FILE_BYTES`, a total over `MAX_BUNDLE_BYTES` or over `MAX_ENTRIES` entries is a
+    BundleError naming it."""
+    files: list[tuple[Path, int]] = []
+    folders, entries, total = [source], 0, 0
+    while folders:
+        with os.scandir(folders.pop()) as scan:
+            for entry in scan:
+                path, status = Path(entry.path), entry.stat(follow_symlinks=False)
+                entries += 1
+                if entries > MAX_ENTRIES:
+                    raise BundleError(f"{source}: more than {MAX_ENTRIES} files and folders; not a model bundle")
+                if stat.S_ISDIR(status.st_mode):
+                    folders.append(path)
+                    continue
+                if not stat.S_ISREG(status.st_mode):
+                    kind = _kind(status.st_mode)
+                    raise BundleError(f"{path}: is {kind}; a bundle holds only folders and regular files")
+                total += status.st_size
+                _check_size(path, status.st_size, total)
+                files.append((path.relative_to(source), status.st_size))
+    return files
+
+
+def _copy_file(source: Path, dest: Path, size: int) -> None:
+    """Copy a file of `size` bytes, opened without following a link or waiting on a FIFO (it may have been swapped
+    since it was listed); one that holds more than `size` bytes is refused."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as exc:
+        raise BundleError(f"{source}: cannot be read ({exc.strerror or exc})") from exc
+    with open(fd, "rb") as src, open(dest, "xb") as out:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            raise BundleError(f"{source}: is no longer a regular file; a bundle holds only folders and regular files")
+        copied = 0
+        while chunk := src.read(1 << 20):
+            copied += len(chunk)
+            if copied > size:
+                raise BundleError(f"{source}: grew while it was being copied (over its {size} bytes)")
+            out.write(chunk)
+
+
+def _check_size(path: Path | str, size: int, total: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise BundleError(f"{path}: {size} bytes, over the limit of {MAX_FILE_BYTES} per file")
+    if total > MAX_BUNDLE_BYTES:
+        raise BundleError(f"{path}: the bundle's files add up to over the limit of {MAX_BUNDLE_BYTES} bytes")
+
+
+def _kind(mode: int) -> str:
+    """What a non-regular file is, in words."""
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
 def _unpack(archive: Path, dest: Path) -> None:
-    """Extract a zip or tar archive; members that would land outside `dest`, links and devices are refused."""
+    """Extract a zip or tar archive; members that would land outside `dest`, links and devices, too many members
+    and sizes over the limits are refused before anything is extracted."""
     dest.mkdir()
     try:
         if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf:
-                for member in zf.namelist():
-                    _check_member(archive, member)
+            with zipfile.ZipFile(archive) as zf:  # zipfile writes no more than a member's declared size
+                _checked(archive, ((m, m.filename, m.file_size, not stat.S_ISLNK(m.external_attr >> 16))
+                                   for m in zf.infolist()))
                 zf.extractall(dest)
         elif tarfile.is_tarfile(archive):
-            with tarfile.open(archive) as tf:
-                members = tf.getmembers()
-                for member in members:
-                    _check_member(archive, member.name)
-                    if not (member.isfile() or member.isdir()):
-                        raise BundleError(f"{archive}: member {member.name} is not a regular file or folder")
+            with tarfile.open(archive) as tf:  # each header is checked as it is read, before the next is looked for
+                members = _checked(archive, ((m, m.name, m.size, m.isfile() or m.isdir()) for m in tf))
                 tf.extractall(dest, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         else:
             raise BundleError(f"{archive}: neither a bundle folder nor a .zip/.tar archive")
@@ -204,10 +287,23 @@ def _unpack(archive: Path, dest: Path) -> None:
         raise BundleError(f"{archive}: cannot unpack the archive ({exc})") from exc
 
 
-def _check_member(archive: Path, name: str) -> None:
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
-        raise BundleError(f"{archive}: member {name} would be written outside the bundle folder")
+def _checked(archive: Path, members: Iterable[tuple[Member, str, int, bool]]) -> list[Member]:
+    """The members of (member, name, size, is a regular file or folder): each inside the bundle folder, regular,
+    within the size limits, and at most `MAX_ENTRIES` of them."""
+    kept: list[Member] = []
+    total = 0
+    for member, name, size, regular in members:
+        if len(kept) == MAX_ENTRIES:
+            raise BundleError(f"{archive}: more than {MAX_ENTRIES} members; not a model bundle")
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        if not parts or parts[0] == "/" or ".." in parts or ":" in parts[0]:
+            raise BundleError(f"{archive}: member {name} would be written outside the bundle folder")
+        if not regular:
+            raise BundleError(f"{archive}: member {name} is not a regular file or folder")
+        total += size
+        _check_size(f"{archive}:{name}", size, total)
+        kept.append(member)
+    return kept
 
 
 def _as_in_source(message: str, source: Path, unpacked: Path, folder: Path) -> str:

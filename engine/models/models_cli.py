@@ -12,11 +12,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.cli_errors import err, reported_errors
+from engine.cli_errors import EXIT_BUNDLE, err, reported_errors
 from engine.home import Home
 from engine.models.bundle import Bundle
 from engine.models.install import (
     LITE,
+    InstalledBundle,
     InstallError,
     build_lite,
     folder_size,
@@ -34,7 +35,9 @@ out = Console()
 
 @models_app.command("list")
 def list_command(
-    verify: bool = typer.Option(False, "--verify", help="Also check every file's sha256 (reads all of each bundle)."),
+    verify: bool = typer.Option(
+        False, "--verify", help="Also check every file's sha256 (reads all of each bundle); exit 5 if one is broken."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print a list of {name, version, bytes, ranker, active, ...}."),
 ) -> None:
     """The installed model bundles; * marks the one this profile uses."""
@@ -42,7 +45,16 @@ def list_command(
     bundles = list_bundles(home, verify_checksums=verify)
     if as_json:
         out.print_json(json.dumps([b.to_dict() for b in bundles]))
-        return
+    else:
+        _print_table(home, bundles, verify)
+    broken = [b for b in bundles if b.error]
+    if verify and broken:
+        for b in broken:
+            err.print(f"[bold red]error:[/] {escape(b.error or '')}", highlight=False)
+        raise typer.Exit(EXIT_BUNDLE)
+
+
+def _print_table(home: Home, bundles: list[InstalledBundle], verify: bool) -> None:
     if not bundles:
         out.print(f"No model bundles in {escape(str(home.bundles_dir))}. `visuallens models install lite` adds the "
                   "offline one.", highlight=False)

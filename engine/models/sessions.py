@@ -1,4 +1,5 @@
-"""ONNX Runtime sessions: CUDA when it really works, else CPU; shapes checked against the manifest."""
+"""ONNX Runtime sessions: CUDA when it really works, else CPU; names and shapes checked against the manifest, and
+a model that fails while running is a `BundleError` naming its file."""
 
 from __future__ import annotations
 
@@ -8,12 +9,32 @@ from pathlib import Path
 from typing import Any
 
 import onnxruntime as ort
+from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 from threadpoolctl import ThreadpoolController
 
 from engine.models.bundle import BundleError
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+# What `InferenceSession.run` raises when a graph cannot run: a buffer larger than this machine can allocate
+# ("Failed to allocate memory"), shapes the graph's nodes cannot take, a kernel that fails.
+RUN_ERRORS = (ort_errors.Fail, ort_errors.RuntimeException, ort_errors.InvalidArgument, ort_errors.EPFail,
+              ort_errors.NotImplemented, ort_errors.EngineError, MemoryError)
+
+
+class ModelSession(ort.InferenceSession):
+    """An ONNX Runtime session that names its model when a run fails: the bundle is broken for this machine, and
+    `index` or `search` reports that in one line (exit code 5) instead of an ONNX Runtime traceback."""
+
+    def __init__(self, path: Path, **kwargs: Any):
+        super().__init__(str(path), **kwargs)
+        self.model_path = path
+
+    def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
+        try:
+            return super().run(output_names, input_feed, run_options)
+        except RUN_ERRORS as exc:
+            raise BundleError(f"{self.model_path}: ONNX Runtime failed running it ({_first_line(exc)})") from exc
 
 
 def preferred_providers(requested: str = "auto") -> list[str]:
@@ -47,7 +68,7 @@ def session_options(threads: int | None = None) -> ort.SessionOptions:
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # fatal only: a failure reaches the user as one line (`ModelSession`), not twice
     return opts
 
 
@@ -64,14 +85,16 @@ def limit_blas_threads() -> None:
 
 def open_session(
     path: Path, declared: dict[str, Any], provider: str = "auto", threads: int | None = None
-) -> ort.InferenceSession:
-    """Open an ONNX model and check its inputs/outputs against the manifest's declaration."""
+) -> ModelSession:
+    """Open an ONNX model and check its inputs/outputs against the manifest's declaration: every input the model
+    takes is declared (the engine feeds only those), every declared input and output exists with the declared rank
+    and fixed dimensions."""
     limit_blas_threads()
     try:
         # onnxruntime's NchwcTransformer crashes loading fp16 graphs on x86 CPUs (onnxruntime issue #28392).
         disabled = ["NchwcTransformer"] if declared.get("precision") == "fp16" else None
-        session = ort.InferenceSession(
-            str(path),
+        session = ModelSession(
+            path,
             sess_options=session_options(threads),
             providers=preferred_providers(provider),
             disabled_optimizers=disabled,
@@ -79,10 +102,20 @@ def open_session(
     except BundleError:
         raise
     except Exception as exc:  # onnxruntime raises its own exception types for bad models
-        raise BundleError(f"{path}: ONNX Runtime cannot load it ({str(exc).splitlines()[0]})") from exc
+        raise BundleError(f"{path}: ONNX Runtime cannot load it ({_first_line(exc)})") from exc
+    undeclared = sorted({i.name for i in session.get_inputs()} - {d["name"] for d in declared.get("inputs", [])})
+    if undeclared:
+        raise BundleError(
+            f"{path}: the model takes inputs {undeclared} the manifest does not declare (manifest mismatch)"
+        )
     _check_io(path, "input", session.get_inputs(), declared.get("inputs", []))
     _check_io(path, "output", session.get_outputs(), declared.get("outputs", []))
     return session
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's message as one line (ONNX Runtime's run over several, with a stack trace)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def active_provider(session: ort.InferenceSession) -> str:

@@ -3,6 +3,12 @@
 The 256-bit store key never leaves memory in clear. ``<home>/keys.json`` holds one AES-GCM wrapping of it per
 protection; changing the passphrase re-wraps the key and never re-encrypts the store. The passphrase path is the
 recovery route when a keyring backend disappears, so errors say which protection failed.
+
+The key file also holds the store's generation, a counter every committed change of the store advances (the store
+keeps its own; see ``ProfileStore``), authenticated by an HMAC under a key derived from the store key: a store
+older than the key file says is a restored or rolled-back copy, and only a holder of the store key can move the
+counter. Writers of the key file take an exclusive lock on the data dir, so recording a generation never undoes a
+passphrase change made meanwhile by another process.
 """
 
 from __future__ import annotations
@@ -12,8 +18,11 @@ import dataclasses
 import json
 import os
 import secrets
-import tempfile
+import sys
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from hmac import compare_digest
 from pathlib import Path
 
 import argon2
@@ -22,14 +31,31 @@ from argon2.exceptions import HashingError
 from argon2.low_level import Type, hash_secret_raw
 from argon2.profiles import RFC_9106_LOW_MEMORY
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 from keyring.errors import KeyringError
 
+from engine.home import write_private
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock
+    fcntl = None
+
+if sys.platform != "darwin":
+    # keyring imports every backend when it picks one, and the macOS one's module loads its frameworks through
+    # ctypes.util.find_library, which off macOS runs gcc and ld: they wrote temp files to /tmp during
+    # `visuallens init`. That backend needs macOS, so its module is never imported elsewhere (an import of a None
+    # entry raises ImportError, which the backend's package catches as "Security API unavailable").
+    sys.modules.setdefault("keyring.backends.macOS.api", None)
+
 KEYRING_SERVICE = "VisualLens"
 KEY_FILE_NAME = "keys.json"
-KEY_FILE_VERSION = 1
+KEY_FILE_VERSION = 2  # 2: version 1 with the store's generation (version 1 files get it when the store opens)
+READABLE_VERSIONS = (1, 2)
 KEY_BYTES = 32
 DEFAULT_KDF = RFC_9106_LOW_MEMORY  # Argon2id, t=3, m=64 MiB, p=4: about 0.3 s on two cores
 # What a key file may ask of Argon2id: well above the default, well below hours of work (memory in KiB: 2 GiB).
@@ -37,6 +63,7 @@ KDF_LIMITS = {"time_cost": (1, 10), "memory_cost": (8, 2**21), "parallelism": (1
 NONCE_BYTES = 12
 PASSPHRASE = "passphrase"
 KEYRING = "keyring"
+RESTORE_OR_WIPE = "restore profile.db and keys.json together from one backup, or start over with `visuallens wipe`"
 
 
 class KeyStoreError(Exception):
@@ -71,25 +98,30 @@ class KeyManager:
         return self.path.exists()
 
     def create(self, passphrase: str | None, use_keyring: bool) -> bytes:
-        """Make a new random store key, protect it as asked and return it."""
+        """Make a new random store key, protect it as asked and return it (the store's generation is 0)."""
         if passphrase is None and not use_keyring:
             raise ValueError("protect the store key with a passphrase, the keyring or both")
         if passphrase is not None:
             _check_passphrase(passphrase)
-        if self.exists():
-            raise KeyStoreError(f"key file {self.path} already exists; unlock it or destroy it first")
-        store_key = secrets.token_bytes(KEY_BYTES)
-        wrappings = []
-        if use_keyring:
-            wrappings.append(_keyring_wrapping(store_key))
-        if passphrase is not None:
-            wrappings.append(_passphrase_wrapping(store_key, passphrase, self.kdf_params))
-        self._write(wrappings)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as error:
+            raise KeyStoreError(f"cannot write key file {self.path}: {error.strerror or error}") from error
+        with self._locked():
+            if self.exists():
+                raise KeyStoreError(f"key file {self.path} already exists; unlock it or destroy it first")
+            store_key = secrets.token_bytes(KEY_BYTES)
+            wrappings = []
+            if use_keyring:
+                wrappings.append(_keyring_wrapping(store_key))
+            if passphrase is not None:
+                wrappings.append(_passphrase_wrapping(store_key, passphrase, self.kdf_params))
+            self._write({"version": KEY_FILE_VERSION, "wrappings": wrappings, **_counter(store_key, 0)})
         return store_key
 
     def unlock(self, passphrase: str | None = None) -> bytes:
         """Return the store key: from the passphrase when one is given, else from the keyring."""
-        wrappings = self._read()
+        wrappings = self._read()["wrappings"]
         if passphrase is not None:
             wrapping = self._find(wrappings, PASSPHRASE)
             if wrapping is None:
@@ -102,27 +134,50 @@ class KeyManager:
 
     def protections(self) -> list[str]:
         """The kinds of protection of the store key, e.g. ``["keyring", "passphrase"]``."""
-        return [wrapping["kind"] for wrapping in self._read()]
+        return [wrapping["kind"] for wrapping in self._read()["wrappings"]]
 
     def change_passphrase(self, old: str | None, new: str) -> None:
         """Re-wrap the store key under ``new``; ``old=None`` unlocks through the keyring (adds a passphrase)."""
         _check_passphrase(new)
         store_key = self.unlock(old)
-        wrappings = [wrapping for wrapping in self._read() if wrapping["kind"] != PASSPHRASE]
-        wrappings.append(_passphrase_wrapping(store_key, new, self.kdf_params))
-        self._write(wrappings)
+        wrapping = _passphrase_wrapping(store_key, new, self.kdf_params)
+        with self._locked():  # the document as it is now: a generation recorded meanwhile stays
+            document = self._read()
+            wrappings = [wrapping for wrapping in document["wrappings"] if wrapping["kind"] != PASSPHRASE]
+            self._write({**document, "wrappings": [*wrappings, wrapping]})
+
+    def generation(self, store_key: bytes) -> int | None:
+        """The store generation the key file vouches for; None for a version 1 key file, which has none yet.
+        A counter that does not authenticate under ``store_key`` is a KeyStoreError."""
+        return self._generation(self._read(), store_key)
+
+    def advance(self, store_key: bytes, generation: int) -> None:
+        """Record that the store reached ``generation`` (committed and synced before); the key file's counter never
+        goes down, and a key file destroyed meanwhile is not written again."""
+        with self._locked():
+            try:
+                document = self._read()
+            except NoKeyError:
+                return
+            current = self._generation(document, store_key)
+            if current is None or current < generation:
+                self._write({**document, "version": KEY_FILE_VERSION, **_counter(store_key, generation)})
 
     def destroy(self) -> None:
         """Overwrite and remove the key file, then delete the keyring entry (a stale entry unwraps nothing)."""
-        for leftover in self.home.glob(f".{KEY_FILE_NAME}.*.tmp"):  # a key file write cut short by a crash
-            shred_file(leftover)
         try:
-            wrapping = self._find(self._read(), KEYRING)
-        except NoKeyError:
+            with self._locked():
+                for leftover in self.home.glob(f".{KEY_FILE_NAME}.*.tmp"):  # a key file write cut short by a crash
+                    shred_file(leftover)
+                try:
+                    wrapping = self._find(self._read()["wrappings"], KEYRING)
+                except NoKeyError:
+                    return
+                except KeyStoreError:
+                    wrapping = None  # a corrupt key file is destroyed all the same
+                shred_file(self.path)
+        except NoKeyError:  # no data dir
             return
-        except KeyStoreError:
-            wrapping = None  # a corrupt key file is destroyed all the same
-        shred_file(self.path)
         if wrapping is not None and isinstance(wrapping.get("account"), str):
             try:
                 keyring.get_keyring().delete_password(KEYRING_SERVICE, wrapping["account"])
@@ -170,9 +225,25 @@ class KeyManager:
                 f"keyring unavailable: the key in {_backend_name(backend)} does not open {self.path}; {fallback}"
             ) from None
 
-    def _read(self) -> list[dict]:
-        """The wrappings in the key file, each an object with a `kind`; their other fields are checked when used,
-        so that a damaged protection leaves the other one working."""
+    def _generation(self, document: dict, store_key: bytes) -> int | None:
+        if document["version"] == 1:
+            return None
+        try:
+            generation, mac = document["generation"], _b64decode(document["generation_mac"])
+            if type(generation) is not int or not 0 <= generation < 2**63:
+                raise ValueError(f"generation {generation!r} is not a counter")
+        except (KeyError, TypeError, ValueError) as error:
+            detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+            raise KeyStoreError(f"corrupt key file {self.path}: its store generation is unusable ({detail}); "
+                                f"{RESTORE_OR_WIPE}") from None
+        if not compare_digest(mac, _generation_mac(store_key, generation)):
+            raise KeyStoreError(f"key file {self.path} is damaged or was tampered with: its store generation does not "
+                                f"authenticate; {RESTORE_OR_WIPE}")
+        return generation
+
+    def _read(self) -> dict:
+        """The key file: its `version` and `wrappings`, each an object with a `kind`. The wrappings' other fields and
+        the generation are checked when used, so that a damaged protection leaves the other one working."""
         try:
             document = json.loads(self.path.read_bytes())
         except FileNotFoundError:
@@ -181,25 +252,41 @@ class KeyManager:
             raise KeyStoreError(f"cannot read key file {self.path}: {error.strerror or error}") from error
         except (ValueError, RecursionError) as error:
             raise KeyStoreError(f"corrupt key file {self.path}: {error}") from error
-        if not isinstance(document, dict) or document.get("version") != KEY_FILE_VERSION:
-            raise KeyStoreError(f"key file {self.path} is not a version {KEY_FILE_VERSION} VisualLens key file")
+        version = document.get("version") if isinstance(document, dict) else None
+        if type(version) is not int or version not in READABLE_VERSIONS:
+            raise KeyStoreError(f"key file {self.path} is not a VisualLens key file (version 1 or 2)")
         wrappings = document.get("wrappings")
         if not isinstance(wrappings, list) or not all(isinstance(w, dict) and isinstance(w.get("kind"), str)
                                                       for w in wrappings):
             raise KeyStoreError(f"corrupt key file {self.path}: `wrappings` is not a list of protections")
-        return wrappings
+        return document
 
     def _corrupt(self, kind: str, error: Exception) -> KeyStoreError:
         detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
         return KeyStoreError(f"corrupt key file {self.path}: its {kind} protection is unusable ({detail})")
 
-    def _write(self, wrappings: list[dict]) -> None:
-        document = {"version": KEY_FILE_VERSION, "wrappings": wrappings}
+    def _write(self, document: dict) -> None:
         try:
-            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-            write_atomically(self.path, json.dumps(document, indent=2).encode())
+            write_private(self.path, json.dumps(document, indent=2).encode())
         except OSError as error:  # disk full, read-only: the previous key file, if any, is untouched
             raise KeyStoreError(f"cannot write key file {self.path}: {error.strerror or error}") from error
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the data dir's exclusive lock (flock) while reading and writing the key file: its writers are
+        processes that record the store's generation and `visuallens passphrase`."""
+        try:
+            directory = os.open(self.home, os.O_RDONLY)
+        except FileNotFoundError:
+            raise NoKeyError(f"no key file {self.path}: the store is not initialised") from None
+        except OSError as error:
+            raise KeyStoreError(f"cannot lock key file {self.path}: {error.strerror or error}") from error
+        try:
+            if fcntl is not None:
+                fcntl.flock(directory, fcntl.LOCK_EX)  # released when the descriptor closes
+            yield
+        finally:
+            os.close(directory)
 
     @staticmethod
     def _find(wrappings: list[dict], kind: str) -> dict | None:
@@ -314,7 +401,19 @@ def _unwrap(kek: bytes, nonce: bytes, ciphertext: bytes, kind: str) -> bytes:
 
 
 def _associated_data(kind: str) -> bytes:
-    return f"VisualLens store key v{KEY_FILE_VERSION} {kind}".encode()
+    return f"VisualLens store key v1 {kind}".encode()  # the wrapping format, unchanged since key file version 1
+
+
+def _counter(store_key: bytes, generation: int) -> dict:
+    return {"generation": generation, "generation_mac": _b64encode(_generation_mac(store_key, generation))}
+
+
+def _generation_mac(store_key: bytes, generation: int) -> bytes:
+    """HMAC-SHA256 of the generation under a key derived from the store key (HKDF-SHA256, its own purpose)."""
+    mac_key = HKDF(hashes.SHA256(), KEY_BYTES, salt=None, info=b"VisualLens key file generation").derive(store_key)
+    mac = hmac.HMAC(mac_key, hashes.SHA256())
+    mac.update(f"VisualLens store generation {generation}".encode())
+    return mac.finalize()
 
 
 def _b64encode(data: bytes) -> str:
@@ -323,26 +422,6 @@ def _b64encode(data: bytes) -> str:
 
 def _b64decode(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` (mode 0600) so a crash leaves either the old or the new file."""
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as temp:
-            temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    if os.name == "posix":
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
 
 def shred_file(path: Path, chunk_bytes: int = 1 << 20) -> None:

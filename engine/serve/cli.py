@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from engine.cli_errors import err, reported_errors
 from engine.serve.settings import DEFAULT_PORT, Limits
@@ -28,9 +29,14 @@ def serve_command(
         with reported_errors():
             server = LocalServer(lens, port=port, limits=Limits(rate=rate, max_body_bytes=int(max_body_mb * 2**20)),
                                  config=config)
+        if server.stale_token_file is not None:
+            err.print(f"[yellow]removed a stale token file (its server is gone):[/] "
+                      f"{escape(str(server.stale_token_file))}", highlight=False)
         out.print(f"VisualLens API on [bold]{server.url}[/] (127.0.0.1 only). Bearer token and URL in "
                   f"{server.token_path} (mode 0600, new on every start). OpenAPI: {server.url}/openapi.json. "
                   "Ctrl+C stops.", highlight=False)
         server.run()
-        err.print("Stopped; token file removed.")
+        err.print("Stopped; token file removed." if server.token_file_removed else
+                  f"Stopped; {escape(str(server.token_path))} no longer held this server's token: left as it is.",
+                  highlight=False)
 

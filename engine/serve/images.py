@@ -18,17 +18,19 @@ from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.recommend.candidates import CandidateSet, candidate_vectors, item_text
 
 MAX_IMAGE_FILE_BYTES = 50 * 1024 * 1024
+MAX_PATH_BYTES_PER_REQUEST = 512 * 1024 * 1024  # all pictures one request names by path, held at once
 MAX_CANDIDATE_PIXELS = 40_000_000  # below the engine's photo limit: requests decode many pictures at once
 DECODE_SLOTS = 2  # pictures decoded at once across all requests: at most ~2 x 160 MB of pixels however many ask
 VECTOR_CACHE_SIZE = 2048
 _decoding = threading.BoundedSemaphore(DECODE_SLOTS)
 
 
-def read_image_file(path: str) -> bytes:
-    """The bytes of a candidate picture named by path; `ImageDecodeError` when it is no readable regular file."""
+def read_image_file(path: str, budget: int = MAX_IMAGE_FILE_BYTES) -> bytes:
+    """The bytes of a candidate picture named by path; `ImageDecodeError` when it is no readable regular file or
+    holds more than `budget` (at most MAX_IMAGE_FILE_BYTES) bytes."""
     try:
         file = Path(path)
-        if not file.is_file() or file.stat().st_size > MAX_IMAGE_FILE_BYTES:
+        if not file.is_file() or file.stat().st_size > min(budget, MAX_IMAGE_FILE_BYTES):
             raise ImageDecodeError("not a readable picture")
         return file.read_bytes()
     except (OSError, ValueError):

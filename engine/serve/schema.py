@@ -10,7 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-MAX_CANDIDATES = 100
+from engine.catalog.items import MAX_CANDIDATES  # one limit for catalogs (CLI, desktop) and requests
+
 MAX_TEXT = 500
 MAX_DESCRIPTION = 2000
 _DATA_URL = re.compile(r"^data:[\w/+.-]*;base64,", re.IGNORECASE)

@@ -16,7 +16,7 @@ from engine.serve.app import create_app
 from engine.serve.connections import guarded_h11
 from engine.serve.service import LensService
 from engine.serve.settings import DEFAULT_PORT, HOST, Limits
-from engine.serve.token import config_dir, new_token, remove_token_file, write_token_file
+from engine.serve.token import clear_stale_token_file, config_dir, new_token, remove_token_file, write_token_file
 
 
 class PortUnavailableError(ValueError):
@@ -24,11 +24,15 @@ class PortUnavailableError(ValueError):
 
 
 class LocalServer:
-    """The API over one unlocked profile: binds the loopback port, loads the engine, then writes the token file."""
+    """The API over one unlocked profile: refuses to start while another server owns the token file (removing a
+    stale one: `stale_token_file`), binds the loopback port, loads the engine, then writes the token file."""
 
     def __init__(self, lens: VisualLens, port: int = DEFAULT_PORT, limits: Limits = Limits(),
                  config: str | Path | None = None):
         self.token = new_token()
+        folder = config_dir(config)
+        self.stale_token_file = clear_stale_token_file(folder)
+        self.token_file_removed = False  # on stop: False when the file no longer held this server's token
         self.socket = _bind(port)
         try:
             self.url = f"http://{HOST}:{self.socket.getsockname()[1]}"
@@ -40,7 +44,7 @@ class LocalServer:
                 app, http=guarded_h11(limits, self.token), ws="none", log_level="warning", access_log=False,
                 lifespan="off", server_header=False, timeout_keep_alive=5,
             ))
-            self.token_path = write_token_file(config_dir(config), self.url, self.token)
+            self.token_path = write_token_file(folder, self.url, self.token)
         except BaseException:
             self.socket.close()
             raise
@@ -73,7 +77,7 @@ class LocalServer:
         try:
             self._server.run(sockets=[self.socket])  # not the main thread: uvicorn leaves signals alone
         finally:
-            remove_token_file(self.token_path, self.token)
+            self.token_file_removed = remove_token_file(self.token_path, self.token)
             self.socket.close()
 
     def stop(self) -> None:

@@ -15,7 +15,15 @@ from engine.catalog.items import CatalogItem
 from engine.imaging.decode import ImageDecodeError
 from engine.recommend.ranker import ranker_summary
 from engine.recommend.recommender import TRAINED, ZERO_SHOT
-from engine.serve.images import ImageVectorCache, RequestEmbedder, digest, encode_tensors, read_image_file, tensor
+from engine.serve.images import (
+    MAX_PATH_BYTES_PER_REQUEST,
+    ImageVectorCache,
+    RequestEmbedder,
+    digest,
+    encode_tensors,
+    read_image_file,
+    tensor,
+)
 from engine.serve.schema import RankedCandidate, RecommendRequest, RecommendResponse, StatusResponse
 
 # One answer for every path that cannot be used, so that the API tells nothing about which files exist or what
@@ -118,14 +126,17 @@ def _check_unique_ids(request: RecommendRequest) -> None:
 
 
 def _picture_bytes(request: RecommendRequest) -> dict[str, bytes]:
-    """Item id -> picture bytes, for the candidates that have a picture."""
+    """Item id -> picture bytes, for the candidates that have a picture. Pictures named by path total at most
+    MAX_PATH_BYTES_PER_REQUEST: the one that would go over is unusable, like any other."""
     pictures: dict[str, bytes] = {}
+    budget = MAX_PATH_BYTES_PER_REQUEST
     for i, candidate in enumerate(request.candidates):
         if candidate.image is not None:
             pictures[candidate.id] = candidate.image
         elif candidate.image_path is not None:
             try:
-                pictures[candidate.id] = read_image_file(candidate.image_path)
+                pictures[candidate.id] = read_image_file(candidate.image_path, budget)
+                budget -= len(pictures[candidate.id])
             except ImageDecodeError:
                 raise InputError(f"candidates[{i}].image_path", UNUSABLE_PATH) from None
     return pictures

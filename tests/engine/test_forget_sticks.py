@@ -86,14 +86,14 @@ def test_a_forgotten_library_folder_leaves_the_library_and_its_parent_does_not_b
 
 
 def test_a_symlink_into_a_forgotten_folder_does_not_bring_it_back(library, tmp_path):
-    elsewhere = tmp_path / "elsewhere"
+    elsewhere = library / "elsewhere"  # in the library: a scan follows no link out of it
     elsewhere.mkdir()
     shutil.copy(library / "coffee.jpg", elsewhere / "linked.jpg")
     (library / "link").symlink_to(elsewhere, target_is_directory=True)
     with unlock(Home.default()) as lens:
         lens.index([library])
         assert "linked.jpg" in _names(lens)
-        assert lens.forget(library / "link") == 1  # as search shows it, through the link
+        assert lens.forget(library / "link") == 1  # through the link: its target is forgotten too
         assert lens.index([library]).added == 0 and "linked.jpg" not in _names(lens)
     scanned = {os.path.relpath(e.path, library) for e in scan_folders([library], excluded=[str(elsewhere)]).files}
     assert "coffee.jpg" in scanned and os.path.join("link", "linked.jpg") not in scanned  # by the real path too

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from engine.serve.schema import MAX_CANDIDATES
 from engine.serve.server import LocalServer, PortUnavailableError
 from engine.serve.settings import Limits
 
@@ -134,7 +135,7 @@ def test_malformed_json_and_non_objects_are_400(client):
 @pytest.mark.parametrize("change, field, words", [
     ({"category": ""}, "category", "at least 1 character"),
     ({"candidates": []}, "candidates", "at least 1 item"),
-    ({"candidates": [{"id": "a", "name": "x"}] * 101}, "candidates", "at most 100"),
+    ({"candidates": [{"id": "a", "name": "x"}] * (MAX_CANDIDATES + 1)}, "candidates", f"at most {MAX_CANDIDATES}"),
     ({"top": 0}, "top", "greater than or equal to 1"),
     ({"query": "q" * 501}, "query", "at most 500"),
     ({"colour": "red"}, "colour", "Extra inputs"),
@@ -200,7 +201,7 @@ def test_openapi_describes_the_api(client):
     assert spec["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert {"401", "413", "422", "429"} <= set(spec["paths"]["/recommend"]["post"]["responses"])
     request = spec["components"]["schemas"]["RecommendRequest"]
-    assert request["properties"]["candidates"]["maxItems"] == 100
+    assert request["properties"]["candidates"]["maxItems"] == MAX_CANDIDATES
     assert set(request["required"]) == {"category", "candidates"}
     assert client.get("/docs").status_code == 404  # no doc pages: they would load scripts from a CDN
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from engine.serve import images
+from engine.serve import images, service
 from engine.serve.server import LocalServer
 from engine.serve.service import UNUSABLE_PATH
 from engine.serve.settings import Limits
@@ -71,6 +71,20 @@ def test_every_unusable_path_gets_the_same_answer(lens, client, photo_dir, tmp_p
     outside.write_bytes(_png(64, 48, (20, 160, 90)))
     assert _ask(client, {"image_path": str(outside)}).status_code == 200
 
+
+
+def test_the_pictures_one_request_names_by_path_are_bounded_in_total(client, tmp_path, monkeypatch):
+    """A request may name up to MAX_CANDIDATES files of up to 50 MB each: their bytes, held at once, are capped."""
+    pictures = [tmp_path / f"{i}.png" for i in range(3)]
+    for i, path in enumerate(pictures):
+        path.write_bytes(_png(64, 48, (40 * i, 90, 200)))
+    monkeypatch.setattr(service, "MAX_PATH_BYTES_PER_REQUEST", 2 * max(p.stat().st_size for p in pictures))
+    candidates = [{"id": str(i), "name": f"thing {i}", "image_path": str(p)} for i, p in enumerate(pictures)]
+    answer = client.post("/recommend", json={"category": "outing", "candidates": candidates})
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [{"field": "candidates[2].image_path", "message": UNUSABLE_PATH}]
+    answer = client.post("/recommend", json={"category": "outing", "candidates": candidates[:2]})
+    assert answer.status_code == 200, answer.text
 
 def test_concurrent_requests_decode_a_bounded_number_of_pictures_at_once(client, monkeypatch):
     active, peak, lock = 0, 0, threading.Lock()

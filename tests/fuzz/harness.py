@@ -18,8 +18,8 @@ from tests.engine.fault_tools import REPO, cli_command
 # and thread stacks are reserved up front); 3 GiB leaves room for that on bigger machines, while a 1 x 100000 strip
 # resized for the encoder (about 20 GB) cannot fit.
 MEMORY_LIMIT = 3 * 2**30
-# README, "Exit codes": ok, error, usage, no profile, locked, bundle, bad input, store in use.
-EXIT_CODES = frozenset({0, 1, 2, 3, 4, 5, 6, 7})
+# README, "Exit codes": ok, error, usage, no profile, locked, bundle, bad input, in use, store damaged.
+EXIT_CODES = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 8})
 CRASH_MARKERS = ("Traceback", "MemoryError", "bad_alloc", "Segmentation fault", "core dumped")
 PASS = "correct horse battery staple"
 

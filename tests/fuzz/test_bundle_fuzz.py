@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -44,12 +45,20 @@ def stand_in(lite_bundle: Path, tmp_path_factory) -> StandIn:
     return StandIn(folder, manifest)
 
 
+def link_or_copy(source: str | Path, dest: str | Path) -> None:
+    """A hard link (fast), or a copy across file systems."""
+    try:
+        os.link(source, dest)
+    except OSError:
+        shutil.copy2(source, dest)
+
+
 def _with_manifest(files: Path, manifest: bytes, into: Path | None = None) -> Path:
-    """A bundle folder of symlinks to `files` and this manifest."""
+    """A bundle folder of hard links to `files` (a bundle's files cannot be symlinks) and this manifest."""
     into = into or Path(tempfile.mkdtemp(prefix="bundle-"))
     for source in files.iterdir():
         if source.name != MANIFEST:
-            (into / source.name).symlink_to(source.resolve())
+            link_or_copy(source.resolve(), into / source.name)
     (into / MANIFEST).write_bytes(manifest)
     return into
 

@@ -18,6 +18,7 @@ from engine.models.bundle import MANIFEST, BundleError, load_bundle
 from engine.profile.keys import KeyManager, KeyStoreError
 from engine.serve.server import LocalServer
 from tests.fuzz.harness import PASS, assert_clean, run_cli
+from tests.fuzz.test_bundle_fuzz import link_or_copy
 from tests.fuzz.test_keys_fuzz import FAST_KDF
 
 pytestmark = pytest.mark.fuzz
@@ -160,12 +161,9 @@ def test_wipe_deletes_a_profile_whose_key_file_is_damaged(cli_profile):
 # -- bundle manifests (fixed in engine/models/bundle.py) -------------------------------------------------------
 @pytest.fixture()
 def bundle_copy(lite_bundle, tmp_path) -> Path:
-    """The lite bundle as symlinks, with a manifest of its own."""
+    """The lite bundle as hard links (a bundle's files cannot be symlinks), with a manifest of its own."""
     folder = tmp_path / "lite"
-    folder.mkdir()
-    for source in lite_bundle.iterdir():
-        (folder / source.name).symlink_to(source)
-    (folder / MANIFEST).unlink()
+    shutil.copytree(lite_bundle, folder, copy_function=link_or_copy, ignore=shutil.ignore_patterns(MANIFEST))
     (folder / MANIFEST).write_text((lite_bundle / MANIFEST).read_text())
     return folder
 
