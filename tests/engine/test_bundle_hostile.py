@@ -21,23 +21,11 @@ from engine.models.bundle import MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES, Bun
 from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.models.install import MAX_ENTRIES
 from engine.models.models_cli import models_app
+from tests.engine.test_models_cli import linked_copy
 from tests.fuzz.harness import PASS, assert_clean, run_cli
 
 runner = CliRunner()
 TOO_BIG = MAX_FILE_BYTES + 1  # written as sparse files: no disk space, no time
-
-
-def linked_copy(source: Path, dest: Path) -> Path:
-    """A copy of a bundle whose files are hard links (fast); `replace` files before changing them."""
-
-    def link(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, dest, copy_function=link)
-    return dest
 
 
 def replace(folder: Path, files: dict[str, bytes], change: Callable[[dict], None] = lambda manifest: None) -> Path:
