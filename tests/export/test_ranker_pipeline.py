@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,12 +107,17 @@ def test_eval_prints_the_paper_table(ranker_bundle, bench_dir, cache, tmp_path):
     assert list(payload["ablations"]) == ["full (torch)", "grid cells shuffled (no cell numbers)", "no history (candidates only)"]
     added = payload["photos_vs_no_history"]["hit@3"]
     assert added["low"] <= added["mean"] <= added["high"]
+    each = payload["full_minus_ablation"]
+    assert list(each) == ["grid cells shuffled (no cell numbers)", "no history (candidates only)"]
+    assert each["no history (candidates only)"] == payload["photos_vs_no_history"]
     assert set(payload["mrr_vs_history"]["VisualLens ranker"]) == {"10", "25", "50", "100", "200", "500"}
     assert (report / "mrr_vs_history.png").stat().st_size > 10_000
     assert (report / "mrr_vs_candidates.png").is_file()
     text = (report / "report.md").read_text()
     assert "| Random |" in text and "closes (Hit@3)" in text and "a picture style it never saw" in text
     assert "What the photos add" in text and (report / "ablations.png").is_file()
+    assert "| full minus | Hit@1 | Hit@3 | Hit@10 | MRR |" in text \
+        and re.search(r"\| no history \(candidates only\) \| [+-]\d", text)
     assert "This bundle against the same bundle" in text
 
 
