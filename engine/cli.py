@@ -215,7 +215,7 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
         return
     table = Table(show_header=False)
     for key, value in info.items():
-        table.add_row(key, _term(json.dumps(value) if isinstance(value, (dict, list)) else str(value)))
+        table.add_row(key.replace("_", " "), "\n".join(_term(line) for line in _status_lines(key, value)))
     out.print(table)
     if info.get("reencode_pending"):
         out.print(f"{info['reencode_pending']} photos were encoded with another model bundle and are left out of "
@@ -257,6 +257,27 @@ app.command(name="watch")(watch_command)
 app.command(name="serve")(serve_command)
 app.add_typer(models_app, name="models")
 app.command(name="passphrase")(passphrase_command)
+
+
+def _status_lines(key: str, value: object) -> list[str]:
+    """One `status` value as a person reads it: sizes in MB, a list item or a model a line, numbers rounded."""
+    if key == "store_bytes" and isinstance(value, int):
+        return [f"{value / 1e6:.1f} MB"]
+    if isinstance(value, list):
+        return [str(item) for item in value] or ["none"]
+    if isinstance(value, dict):
+        return [f"{name}: {_inline(item)}" for name, item in value.items()] or ["none"]
+    return [_inline(value)]
+
+
+def _inline(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key.replace('_', ' ')} {_inline(item)}" for key, item in value.items())
+    if isinstance(value, list):
+        return _inline(value[0]) if len(value) == 1 else f"{len(value)}"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return " ".join(str(value).split())
 
 
 def _shown(path: str) -> str:

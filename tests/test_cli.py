@@ -55,6 +55,9 @@ def test_main_job_index_search_recommend_status_forget_wipe(library, catalog, tm
     assert status["photos"] == 4 and status["bundle"] == "lite" and status["scorer"] == "trained ranker"
     assert status["execution_provider"] == "CPUExecutionProvider"
     assert status["bundle_parity"]["image_encoder"]["max_abs_diff"] < 1e-3
+    shown = vl("status", env={"COLUMNS": "200"}).stdout
+    assert "image_encoder: max abs diff" in shown and "{" not in shown and "store bytes" in shown
+    assert str(library) in shown and " MB " in shown
 
     assert "Forgot 1 photo" in vl("forget", library / "rocket.jpg").stdout
     assert json.loads(vl("status", "--json").stdout)["photos"] == 3
