@@ -12,9 +12,12 @@ from desktop.cli_args import parse_args, report_ready
 from desktop.first_bundle import install_shipped_bundle
 from desktop.icons import app_icon
 from desktop.main_window import MainWindow
+from desktop.platform_check import xcb_problem
 from desktop.session import Session
 from engine import __version__
 from engine.home import Home
+
+EXIT_NO_DISPLAY = 9  # the window cannot open: Qt's platform plugin lacks system libraries
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:
@@ -31,6 +34,9 @@ def create_app(argv: list[str] | None = None) -> QApplication:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    if problem := xcb_problem():
+        print(problem, file=sys.stderr)
+        return EXIT_NO_DISPLAY
     app = create_app(argv)
     install_shipped_bundle(Home.default())
     window = MainWindow(Session(Home.default()))
