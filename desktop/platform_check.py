@@ -37,10 +37,12 @@ def xcb_plugin() -> Path:
     return Path(QLibraryInfo.path(QLibraryInfo.LibraryPath.PluginsPath)) / "platforms" / "libqxcb.so"
 
 
-def missing_libraries(plugin: Path) -> list[str]:
-    """The shared libraries `plugin` needs that the dynamic loader cannot find (sonames, in ldd's order)."""
+def missing_libraries(plugin: Path, library_path: str | None = None) -> list[str]:
+    """The shared libraries `plugin` needs that the dynamic loader cannot find (sonames, in ldd's order);
+    `library_path` is searched first (as LD_LIBRARY_PATH; ldd only)."""
     if shutil.which("ldd"):
-        listing = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, timeout=30).stdout
+        env = {**os.environ, "LD_LIBRARY_PATH": library_path} if library_path else None
+        listing = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, timeout=30, env=env).stdout
         return list(dict.fromkeys(NOT_FOUND.findall(listing)))
     try:
         ctypes.CDLL(str(plugin))

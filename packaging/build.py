@@ -23,6 +23,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 from collect_licences import collect
 from render_icons import ICON_NAME, render_icons
+from system_libraries import xcb_libraries
 
 from engine.models.install import LITE, build_lite, folder_size, install_bundle
 
@@ -39,8 +40,10 @@ def build(dist: Path, work: Path, bundle_source: Path | None) -> Path:
     bundle = install_bundle(bundle_source, staged, LITE) if bundle_source else build_lite(staged)
     print(f"    {bundle.name} {bundle.version}: every file's sha256 verified", flush=True)
     icons = render_icons(work / "icons")
-    print("==> PyInstaller", flush=True)
     env = {**os.environ, "VISUALLENS_APP_BUNDLE": str(bundle.path), "VISUALLENS_APP_ICON": str(icons[max(icons)])}
+    if sys.platform.startswith("linux"):
+        env["VISUALLENS_APP_LIBS"] = os.pathsep.join(map(str, _system_libraries(work / "system-libraries")))
+    print("==> PyInstaller", flush=True)
     subprocess.run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", str(dist),
                     "--workpath", str(work), str(HERE / "visuallens.spec")], check=True, env=env, cwd=ROOT)
     app = dist / f"{APP_NAME}.app" / "Contents" / "Resources" if sys.platform == "darwin" else dist / APP_NAME
@@ -57,6 +60,16 @@ def build(dist: Path, work: Path, bundle_source: Path | None) -> Path:
     print(f"==> {app}: {total / 1e6:.0f} MB ({(total - shipped_size) / 1e6:.0f} MB without the model bundle), "
           f"built in {time.monotonic() - started:.0f} s", flush=True)
     return app
+
+
+def _system_libraries(folder: Path) -> list[Path]:
+    """Copies (named by soname) of what Qt's xcb plugin needs and this machine lacks, fetched from Debian."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    copies = [Path(shutil.copyfile(path, folder / path.name)) for path in xcb_libraries()]
+    print(f"==> Qt's X11 plugin: {', '.join(p.name for p in copies) or 'nothing'} shipped from Debian packages",
+          flush=True)
+    return copies
 
 
 def _linux_desktop_files(app: Path, icons: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from desktop.platform_check import missing_libraries, xcb_plugin
 from engine import __version__
 from engine.home import Home
 from engine.models.bundle import load_bundle
@@ -114,6 +116,17 @@ def test_check_fails_clearly_without_a_bundle(empty_home, capsys):
     assert "not ready" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and shutil.which("apt-get")), reason="Debian packages")
+def test_the_app_ships_what_qts_x11_plugin_lacks_here(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "packaging"))
+    from system_libraries import xcb_libraries
+
+    shipped = xcb_libraries()
+    assert all(path.is_file() and ".so." in path.name for path in shipped)
+    search = os.pathsep.join(str(path.parent) for path in shipped) or None
+    assert missing_libraries(xcb_plugin(), search) == []
+
+
 @pytest.mark.slow
 def test_frozen_app_builds_and_starts_offscreen(tmp_path, lite_bundle):
     pytest.importorskip("PyInstaller")
@@ -128,6 +141,8 @@ def test_frozen_app_builds_and_starts_offscreen(tmp_path, lite_bundle):
     shipped = app / "_internal" / "bundles" / "lite"
     load_bundle(shipped, verify_checksums=True)
     assert not (app / "_internal" / "torch").exists()
+    xcb = next(app.rglob("platforms/libqxcb.so"))
+    assert missing_libraries(xcb, str(app / "_internal")) == []  # as the bootloader's LD_LIBRARY_PATH has it
 
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "VISUALLENS_HOME": str(tmp_path / "home"),
            "VISUALLENS_BUNDLES": str(tmp_path / "bundles")}
