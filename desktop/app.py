@@ -15,9 +15,8 @@ from desktop.main_window import MainWindow
 from desktop.platform_check import xcb_problem
 from desktop.session import Session
 from engine import __version__
+from engine.exit_codes import EXIT_NO_DISPLAY
 from engine.home import Home
-
-EXIT_NO_DISPLAY = 9  # the window cannot open: Qt's platform plugin lacks system libraries
 
 
 def create_app(argv: list[str] | None = None) -> QApplication:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.main_window import MainWindow
 from engine import __version__
-from engine.cli_errors import EXIT_BUNDLE
+from engine.exit_codes import EXIT_BUNDLE
 from engine.models.bundle import BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
 

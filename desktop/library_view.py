@@ -91,7 +91,7 @@ class IndexPanel(QWidget):
         parts = [f"{report.added} added", f"{report.updated} updated", f"{report.moved} moved",
                  f"{report.removed} removed", f"{report.unchanged} unchanged"]
         speed = f", {report.images_per_second:.1f} photos/s" if report.decoded else ""
-        known = self.runner.session.lens.store.failures() if self.runner.session.is_unlocked else []
+        known = self.runner.session.lens.failures() if self.runner.session.is_unlocked else []
         failed = f"; {len(known)} file(s) could not be read (below)" if known else ""
         self.label.setText(f"Up to date: {', '.join(parts)}{speed}{failed}.")
         self.failures.clear()  # every file that could not be read, not just this run's: each is reported once

@@ -35,7 +35,7 @@ class LiveWatch(QObject):
         """Watch exactly the library's folders (restarting the watcher only when they changed)."""
         if not self.session.is_unlocked:
             return
-        wanted = tuple(dict.fromkeys(Path(f).resolve() for f in self.session.lens.store.folders()))
+        wanted = tuple(dict.fromkeys(Path(f).resolve() for f in self.session.lens.folders()))
         if wanted == self.folders:
             return
         self.stop()

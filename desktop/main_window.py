@@ -127,16 +127,16 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         lens = self.session.lens
-        dialog = SettingsDialog(self.session.home, lens.settings, lens.store.folders(), self)
+        dialog = SettingsDialog(self.session.home, lens.settings, lens.folders(), self)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.settings(), dialog.folders.folders()))
         dialog.open()
 
     def apply_settings(self, settings: Settings, folders: list[str]) -> None:
         old = self.session.lens
         bundle_changed = settings.bundle != old.settings.bundle
-        for folder in set(old.store.folders()) - set(folders):
+        for folder in set(old.folders()) - set(folders):
             old.forget(folder)
-        added = [f for f in folders if f not in old.store.folders()]
+        added = [f for f in folders if f not in old.folders()]
         self.session.apply_settings(settings)
         self.session.library_changed.emit()
         if added:

@@ -18,8 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.session import Session
-from engine.api import wipe
-from engine.profile.keys import KeyManager
+from engine.api import protections, wipe
 
 PROMISE = (
     "<b>Nothing leaves this computer.</b> VisualLens runs every model on this machine and never opens a network "
@@ -84,12 +83,12 @@ class PrivacyView(QWidget):
             return
         lens = self.session.lens
         self.folders.clear()
-        self.folders.addItems(lens.store.folders())
+        self.folders.addItems(lens.folders())
         self.excluded.clear()
-        self.excluded.addItems(lens.store.exclusions())
+        self.excluded.addItems(lens.exclusions())
         size = self.session.home.disk_usage()
         self.location.setText(
-            f"{lens.store.count()} photos, {size / 1e6:.1f} MB, stored encrypted (SQLCipher, AES-256) in<br>"
+            f"{lens.photo_count()} photos, {size / 1e6:.1f} MB, stored encrypted (SQLCipher, AES-256) in<br>"
             f"<tt>{self.session.home.store_path}</tt><br>Key protection: {', '.join(self._protections())}."
         )
 
@@ -107,7 +106,7 @@ class PrivacyView(QWidget):
         self.status.emit("Everything VisualLens knew about your photos was deleted.")
 
     def _protections(self) -> list[str]:
-        return KeyManager(self.session.home.root).protections() or ["none"]
+        return protections(self.session.home) or ["none"]
 
     def _forget_selected_folder(self) -> None:
         for item in self.folders.selectedItems():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.api import VisualLens
+from engine.api import VisualLens, is_initialised
 from engine.home import Home, Settings
-from engine.profile.keys import KeyManager
 
 
 class LockedError(RuntimeError):
@@ -28,7 +27,7 @@ class Session(QObject):
 
     @property
     def initialised(self) -> bool:
-        return KeyManager(self.home.root).exists()
+        return is_initialised(self.home)
 
     @property
     def is_unlocked(self) -> bool:

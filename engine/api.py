@@ -19,6 +19,7 @@ from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.profile.describers import load_describer
 from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
+from engine.profile.records import Failure
 from engine.profile.store import ProfileStore
 from engine.recommend.candidates import CandidateEmbedder
 from engine.recommend.ranker import OnnxRanker, ranker_summary
@@ -63,6 +64,17 @@ def unlock(home: Home, passphrase: str | None = None) -> VisualLens:
     passphrase = passphrase if passphrase is not None else os.environ.get(PASSPHRASE_ENV)
     key = keys.unlock(passphrase)
     return VisualLens(home, ProfileStore.open(home.store_path, key, keys=keys), home.load_settings())
+
+
+def is_initialised(home: Home) -> bool:
+    """Whether `home` holds a profile (its key file)."""
+    return KeyManager(home.root).exists()
+
+
+def protections(home: Home) -> list[str]:
+    """How the profile's key is protected: "keyring", "passphrase" (either or both); empty without a profile."""
+    keys = KeyManager(home.root)
+    return keys.protections() if keys.exists() else []
 
 
 def wipe(home: Home) -> None:
@@ -224,6 +236,22 @@ class VisualLens:
         self._matrix = None
         return removed
 
+    def folders(self) -> list[str]:
+        """The library folders: every folder indexed by name (present on disk or not)."""
+        return self.store.folders()
+
+    def exclusions(self) -> list[str]:
+        """The forgotten photos and folders that index runs and the watcher skip."""
+        return self.store.exclusions()
+
+    def failures(self) -> list[Failure]:
+        """Every photo that could not be read (path, reason), as the last index runs recorded them."""
+        return self.store.failures()
+
+    def photo_count(self) -> int:
+        """How many photos the profile holds."""
+        return self.store.count()
+
     def photo_paths(self) -> list[str]:
         """Every photo in the profile, sorted by path (read from the store, current even while indexing)."""
         return sorted(self.store.fingerprints())
@@ -246,10 +274,10 @@ class VisualLens:
             "home": str(self.home.root),
             "store": str(self.home.store_path),
             "store_bytes": self.home.disk_usage(),
-            "photos": self.store.count(),
-            "failed": len(self.store.failures()),
-            "folders": self.store.folders(),
-            "excluded": self.store.exclusions(),
+            "photos": self.photo_count(),
+            "failed": len(self.failures()),
+            "folders": self.folders(),
+            "excluded": self.exclusions(),
             "bundle": self.settings.bundle,
             "provider": self.settings.provider,
         }

@@ -10,6 +10,7 @@ import pytest
 
 from desktop import app, platform_check
 from desktop.platform_check import debian_package, missing_libraries, uses_xcb, xcb_problem
+from engine.exit_codes import EXIT_NO_DISPLAY
 
 
 @pytest.fixture()
@@ -74,5 +75,5 @@ def test_the_app_says_what_to_install_instead_of_crashing(monkeypatch, capsys):
     monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")
     monkeypatch.setattr(platform_check, "missing_libraries", lambda _: ["libxcb-keysyms.so.1"])
     monkeypatch.setattr(app, "create_app", lambda *_: pytest.fail("Qt must not start"))
-    assert app.main([sys.argv[0]]) == app.EXIT_NO_DISPLAY
+    assert app.main([sys.argv[0]]) == EXIT_NO_DISPLAY
     assert "sudo apt install libxcb-keysyms1" in capsys.readouterr().err

@@ -132,7 +132,7 @@ def test_photos_of_an_unmounted_folder_keep_their_profile_and_wait_to_be_re_enco
     status = runner.invoke(app, ["status"])
     assert status.exit_code == 0, status.output
     shown = " ".join(status.output.split())
-    assert "reencode_pending" in shown and "3 photos were encoded with another model bundle" in shown
+    assert "reencode pending" in shown and "3 photos were encoded with another model bundle" in shown
 
     drive.rmdir()
     unplugged.rename(drive)  # plugged in again: same files, same size and mtime

@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from engine.cli.models import models_app
 from engine.models.bundle import MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES, BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.models.install import MAX_ENTRIES
-from engine.models.models_cli import models_app
 from tests.engine.test_models_cli import linked_copy
 from tests.fuzz.harness import PASS, assert_clean, run_cli
 

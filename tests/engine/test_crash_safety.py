@@ -161,7 +161,7 @@ def test_kill_9_during_a_passphrase_change_keeps_one_passphrase_and_the_data(pro
         new = f"rotated passphrase number {i}"
         env = {**os.environ, "VISUALLENS_PASSPHRASE": current, "VISUALLENS_NEW_PASSPHRASE": new}
         log = tmp_path / f"passphrase-{i}.log"
-        process = start([sys.executable, "-m", "engine.profile.passphrase_cli"], log, env)
+        process = start([sys.executable, "-m", "engine.cli", "passphrase"], log, env)
         wait(process, rng.uniform(0.2, 2.5))
         was_killed = kill_9(process, log)
         unlocked = {}

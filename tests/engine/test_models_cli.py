@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from engine.cli.models import models_app
 from engine.home import Home
 from engine.models.bundle import load_bundle
-from engine.models.models_cli import models_app
 
 runner = CliRunner()
 

@@ -15,9 +15,9 @@ import typer
 from typer.testing import CliRunner
 
 from engine.api import NotInitialisedError, initialise, unlock, wipe
+from engine.cli.passphrase import NEW_PASSPHRASE_ENV, passphrase_command
 from engine.home import Home
 from engine.profile.keys import KeyManager, WrongPassphraseError
-from engine.profile.passphrase_cli import NEW_PASSPHRASE_ENV, passphrase_command
 from tests.engine.fault_tools import REPO, assert_consistent, make_photos, run_cli
 from tests.engine.test_keys import MemoryKeyring
 
@@ -26,7 +26,7 @@ NEW = "a brand new passphrase"
 
 
 def rotate(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine.profile.passphrase_cli"], check=False, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "engine.cli", "passphrase"], check=False, cwd=REPO,
                           env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
 
 

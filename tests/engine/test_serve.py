@@ -233,7 +233,7 @@ def test_no_answer_reveals_the_library(lens, server, client, photo_dir):
 
 def test_serve_command_runs_until_interrupted(lens, tmp_path):
     """The typer command in a subprocess: unlocks, prints where the token is, serves, stops cleanly on SIGTERM."""
-    code = ("import typer; from engine.serve.cli import serve_command; "
+    code = ("import typer; from engine.cli.serve import serve_command; "
             "app = typer.Typer(); app.command()(serve_command); app()")
     proc = subprocess.Popen([sys.executable, "-c", code, "--port", "0", "--config", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())

@@ -76,7 +76,7 @@ def test_a_full_disk_when_changing_the_passphrase_keeps_the_old_one(profile, tmp
     home, key = profile
     keys_before = (home.root / "keys.json").read_bytes()
     env = {**os.environ, "VISUALLENS_NEW_PASSPHRASE": "a new passphrase"}
-    done = subprocess.run([sys.executable, "-m", "engine.profile.passphrase_cli"], check=False, cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "passphrase"], check=False, cwd=REPO, env=env,
                           capture_output=True, text=True, preexec_fn=with_file_size_limit(100))
     assert done.returncode == 4
     assert "cannot write key file" in one_error_line(done.stderr)

@@ -24,7 +24,7 @@ from tests.fuzz.test_keys_fuzz import FAST_KDF
 pytestmark = pytest.mark.fuzz
 
 
-# -- the CLI prints paths and names as console markup (engine/cli.py) ------------------------------------------
+# -- the CLI prints paths and names as console markup (engine/cli/) -----------------------------------------------
 @pytest.fixture()
 def cli_profile(home) -> dict[str, str]:
     env = dict(os.environ)

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.cli_errors import EXIT_BUNDLE, err, reported_errors
+from engine.cli.context import err, home, out, reported_errors
+from engine.exit_codes import EXIT_BUNDLE
 from engine.home import Home
 from engine.models.bundle import Bundle
 from engine.models.install import (
@@ -31,7 +31,6 @@ models_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-out = Console()
 
 @models_app.command("list")
 def list_command(
@@ -41,12 +40,12 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print a list of {name, version, bytes, ranker, active, ...}."),
 ) -> None:
     """The installed model bundles; * marks the one this profile uses."""
-    home = Home.default()
-    bundles = list_bundles(home, verify_checksums=verify)
+    where = home()
+    bundles = list_bundles(where, verify_checksums=verify)
     if as_json:
         out.print_json(json.dumps([b.to_dict() for b in bundles]))
     else:
-        _print_table(home, bundles, verify)
+        _print_table(where, bundles, verify)
     broken = [b for b in bundles if b.error]
     if verify and broken:
         for b in broken:
@@ -54,12 +53,12 @@ def list_command(
         raise typer.Exit(EXIT_BUNDLE)
 
 
-def _print_table(home: Home, bundles: list[InstalledBundle], verify: bool) -> None:
+def _print_table(where: Home, bundles: list[InstalledBundle], verify: bool) -> None:
     if not bundles:
-        out.print(f"No model bundles in {escape(str(home.bundles_dir))}. `visuallens models install lite` adds the "
+        out.print(f"No model bundles in {escape(str(where.bundles_dir))}. `visuallens models install lite` adds the "
                   "offline one.", highlight=False)
         return
-    table = Table("", "name", "version", "size", "ranker", "state", title=escape(str(home.bundles_dir)),
+    table = Table("", "name", "version", "size", "ranker", "state", title=escape(str(where.bundles_dir)),
                   title_justify="left")
     for b in bundles:
         state = f"[red]broken: {escape(b.error)}[/]" if b.error else ("ok, verified" if verify else "ok")
@@ -78,7 +77,7 @@ def install_command(
     as_json: bool = typer.Option(False, "--json", help="Print {name, version, path, bytes}."),
 ) -> None:
     """Install a bundle into the bundles dir after checking every file's sha256 against its manifest."""
-    bundles_dir = Home.default().bundles_dir
+    bundles_dir = home().bundles_dir
     with reported_errors():
         if source is not None:
             bundle = install_bundle(source, bundles_dir, name, force=force)
@@ -102,7 +101,7 @@ def remove_command(
 ) -> None:
     """Delete an installed bundle (the one this profile uses only with --force)."""
     with reported_errors():
-        path = remove_bundle(Home.default(), name, force=force)
+        path = remove_bundle(home(), name, force=force)
     if as_json:
         out.print_json(json.dumps({"name": name, "path": str(path)}))
     else:

@@ -1,4 +1,4 @@
-"""The `visuallens serve` command (registered in `engine.cli`)."""
+"""`visuallens serve`: rankings for local programs over HTTP on 127.0.0.1, behind a bearer token."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from engine.cli_errors import err, reported_errors
+from engine.cli.context import err, out, reported_errors, session
 from engine.serve.settings import DEFAULT_PORT, Limits
 
 
@@ -21,11 +21,9 @@ def serve_command(
     ),
 ) -> None:
     """Serve rankings to local programs over HTTP on 127.0.0.1, behind a bearer token (never any photo)."""
-    # Imported here: engine.cli imports this module, and the web stack should not slow every other command.
-    from engine.cli import _session, out
-    from engine.serve.server import LocalServer
+    from engine.serve.server import LocalServer  # here: the web stack should not slow every other command
 
-    with _session() as lens:
+    with session() as lens:
         with reported_errors():
             server = LocalServer(lens, port=port, limits=Limits(rate=rate, max_body_bytes=int(max_body_mb * 2**20)),
                                  config=config)

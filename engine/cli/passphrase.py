@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from engine.api import NotInitialisedError
-from engine.cli_errors import reported_errors
+from engine.cli.context import home, out, passphrase_for_unlock, reported_errors
 from engine.profile.keys import PASSPHRASE, KeyManager, KeyStoreError
 from engine.profile.store import ProfileStore
 
@@ -27,22 +27,20 @@ def passphrase_command() -> None:
     The current passphrase comes from VISUALLENS_PASSPHRASE, the keyring or a prompt; the new one from
     VISUALLENS_NEW_PASSPHRASE or a prompt (asked twice). Afterwards the old passphrase no longer unlocks.
     """
-    from engine import cli  # here, not at import time: engine.cli registers this command
-
-    home = cli._home()
+    where = home()
     with reported_errors():
-        keys = KeyManager(home.root)
+        keys = KeyManager(where.root)
         if not keys.exists():
-            raise NotInitialisedError(f"{home.root}: no VisualLens profile here yet; run `visuallens init`")
-        current = cli._passphrase_for_unlock(home) if PASSPHRASE in keys.protections() else None  # else the keyring
+            raise NotInitialisedError(f"{where.root}: no VisualLens profile here yet; run `visuallens init`")
+        current = passphrase_for_unlock(where) if PASSPHRASE in keys.protections() else None  # else the keyring
         key = keys.unlock(current)  # a wrong current passphrase is refused before asking for a new one
         new = _new_passphrase()
         keys.change_passphrase(current, new)
         if keys.unlock(new) != key:
             raise KeyStoreError(f"{keys.path}: the new passphrase does not unwrap the store key")
-        photos = _check_store(home.store_path, key)
-    cli.out.print(
-        f"Changed the passphrase of the profile in {home.root} ({photos} photos kept); an old passphrase no longer "
+        photos = _check_store(where.store_path, key)
+    out.print(
+        f"Changed the passphrase of the profile in {where.root} ({photos} photos kept); an old passphrase no longer "
         f"unlocks it.", highlight=False, soft_wrap=True,
     )
 
@@ -63,7 +61,3 @@ def _check_store(path: Path, key: bytes) -> int:
         return 0
     with ProfileStore.open(path, key) as store:
         return store.count()
-
-
-if __name__ == "__main__":
-    typer.run(passphrase_command)

@@ -1,16 +1,12 @@
-"""How every `visuallens` command reports a failure: one clear line on stderr and an exit code scripts can test."""
+"""The exit codes of `visuallens` and `visuallens-desktop` (README, "Exit codes"), and which failure maps to which.
+
+Free of the command-line stack (typer, rich), so the desktop reads the same table.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-import typer
-from rich.console import Console
-from rich.markup import escape
-
 from engine.api import BundleMismatchError, NotInitialisedError
-from engine.catalog.items import CatalogError, one_line
+from engine.catalog.items import CatalogError
 from engine.library.scan import FolderNotFoundError
 from engine.models.bundle import BundleError
 from engine.models.install import InstallError
@@ -18,9 +14,9 @@ from engine.profile.keys import KeyringUnavailableError, KeyStoreError, WrongPas
 from engine.profile.store import StoreBusyError, StoreDamagedError, StoreError, WrongKeyError
 from engine.serve.token import ServerRunningError
 
-err = Console(stderr=True, soft_wrap=True)
-
 EXIT_ERROR, EXIT_NOT_INITIALISED, EXIT_LOCKED, EXIT_BUNDLE, EXIT_INPUT, EXIT_BUSY, EXIT_DAMAGED = 1, 3, 4, 5, 6, 7, 8
+EXIT_NO_DISPLAY = 9  # the desktop's window cannot open: Qt's platform plugin lacks system libraries
+
 ERRORS: list[tuple[type[BaseException], int]] = [
     (NotInitialisedError, EXIT_NOT_INITIALISED),
     (StoreDamagedError, EXIT_DAMAGED),
@@ -40,16 +36,9 @@ ERRORS: list[tuple[type[BaseException], int]] = [
     (ValueError, EXIT_INPUT),
     (StoreError, EXIT_ERROR),
 ]
+KNOWN = tuple(cls for cls, _ in ERRORS)
 
 
-@contextmanager
-def reported_errors() -> Iterator[None]:
-    """Turn known failures into one clear line on stderr and a meaningful exit code (see README, exit codes)."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except tuple(cls for cls, _ in ERRORS) as exc:
-        code = next(code for cls, code in ERRORS if isinstance(exc, cls))
-        err.print(f"[bold red]error:[/] {escape(one_line(str(exc)))}", highlight=False)  # a path may hold ESC
-        raise typer.Exit(code) from None
+def exit_code(exc: BaseException) -> int:
+    """The exit code of a known failure (the first matching row of ERRORS); EXIT_ERROR for any other."""
+    return next((code for cls, code in ERRORS if isinstance(exc, cls)), EXIT_ERROR)

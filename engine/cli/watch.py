@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from engine.cli_errors import reported_errors
-from engine.library.scan import UnsuitablePathError, check_named
+from engine.cli.context import err, named, out, reported_errors, session
+from engine.cli.text import printable, shown, term
 from engine.library.watch_runner import summary_line, watch
 from engine.profile.indexer import IndexReport
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def watch_command(
     paths: Optional[list[str]] = typer.Argument(
-        None, callback=lambda paths: [_named(path) for path in paths or ()],
+        None, callback=lambda paths: [Path(named(path)) for path in paths or ()],
         help="Photo folders to watch (default: every folder indexed before)."),
     quiet: float = typer.Option(2.0, "--quiet", min=0.05, help="Seconds without changes before an index run."),
     max_delay: float = typer.Option(60.0, "--max-delay", min=0.05, help="Index at least this often during a long stream of changes."),
@@ -31,9 +31,7 @@ def watch_command(
 
     Catches up first with what changed while nothing was watching. A folder that goes away keeps its photos.
     """
-    from engine import cli  # here, not at import time: engine.cli imports this module to register the command
-
-    with cli._session() as lens:
+    with session() as lens:
         with reported_errors():
             lens.bundle  # fail fast on a missing/broken bundle
             folders = _folders(lens, paths)
@@ -43,47 +41,38 @@ def watch_command(
             def on_report(indexed: Sequence[Path], report: IndexReport) -> None:
                 if as_json:
                     typer.echo(json.dumps({
-                        "folders": [cli._shown(str(f)) for f in indexed], "scanned": report.scanned,
+                        "folders": [shown(str(f)) for f in indexed], "scanned": report.scanned,
                         "added": report.added, "updated": report.updated, "moved": report.moved,
                         "unchanged": report.unchanged, "removed": report.removed, "decoded": report.decoded,
-                        "failed": [{"path": cli._shown(p), "reason": r} for p, r in report.failed],
-                        "seconds": round(report.seconds, 2), "lifted": [cli._shown(p) for p in report.lifted],
+                        "failed": [{"path": shown(p), "reason": r} for p, r in report.failed],
+                        "seconds": round(report.seconds, 2), "lifted": [shown(p) for p in report.lifted],
                     }))
                     return
                 for path in report.lifted:
-                    cli.out.print(f"Lifted the exclusion of {cli._term(path)}: you named it, so it is "
+                    out.print(f"Lifted the exclusion of {term(path)}: you named it, so it is "
                                   "indexed again.", highlight=False, soft_wrap=True)
                 for path, reason in report.failed:
-                    cli.err.print(f"[yellow]skipped[/] {cli._term(path)}: {cli._term(reason)}", highlight=False)
-                names = ", ".join(cli._printable(str(f)) for f in indexed)
-                cli.out.print(f"{time.strftime('%H:%M:%S')} {names}: {summary_line(report)}.", highlight=False, markup=False, soft_wrap=True)
+                    err.print(f"[yellow]skipped[/] {term(path)}: {term(reason)}", highlight=False)
+                names = ", ".join(printable(str(f)) for f in indexed)
+                out.print(f"{time.strftime('%H:%M:%S')} {names}: {summary_line(report)}.", highlight=False, markup=False, soft_wrap=True)
 
             def on_availability(folder: Path, available: bool) -> None:
-                shown = cli._shown(str(folder))
+                name = shown(str(folder))
                 if as_json:
-                    typer.echo(json.dumps({"folder": shown, "available": available}))
+                    typer.echo(json.dumps({"folder": name, "available": available}))
                 elif available:
-                    cli.err.print(f"[green]back, watching again:[/] {cli._term(shown)}", highlight=False)
+                    err.print(f"[green]back, watching again:[/] {term(name)}", highlight=False)
                 else:
-                    cli.err.print(f"[yellow]not available, watching for it to come back:[/] {cli._term(shown)}", highlight=False)
+                    err.print(f"[yellow]not available, watching for it to come back:[/] {term(name)}", highlight=False)
 
             def on_ready(watched: set[Path]) -> None:
                 if not as_json:
-                    cli.err.print(f"Watching {len(folders)} folder(s) for changes ({len(watched)} available); Ctrl+C to stop.")
+                    err.print(f"Watching {len(folders)} folder(s) for changes ({len(watched)} available); Ctrl+C to stop.")
 
             watch(lens, folders, named=bool(paths), on_report=on_report, on_ready=on_ready,
                   on_availability=on_availability, quiet_seconds=quiet, max_delay_seconds=max_delay)
     if not as_json:
-        cli.err.print("Stopped watching.")
-
-
-def _named(path: str) -> Path:
-    """A folder argument; an empty one is a usage error (exit 2), not the current folder."""
-    try:
-        check_named(path)
-    except UnsuitablePathError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    return Path(path)
+        err.print("Stopped watching.")
 
 
 def _folders(lens: VisualLens, paths: Optional[list[Path]]) -> list[Path]:
@@ -93,7 +82,7 @@ def _folders(lens: VisualLens, paths: Optional[list[Path]]) -> list[Path]:
             if not path.expanduser().is_dir():
                 raise FileNotFoundError(f"{path.expanduser().resolve()}: folder not found")
         return paths
-    known = [Path(f) for f in lens.store.folders()]
+    known = [Path(f) for f in lens.folders()]
     if not known:
         raise ValueError("no photo folders yet: run `visuallens watch FOLDER`")
     return known
