@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from engine.metrics import bootstrap_ci
+from engine.metrics import bootstrap_ci, per_query_metrics
 from engine.recommend.candidates import candidate_vectors
 from engine.recommend.ranker import OnnxRanker
 from engine.recommend.scorer import ZeroShotScorer
@@ -41,9 +41,7 @@ class MethodResult:
 
     def per_query(self) -> dict[str, np.ndarray]:
         """Each query's Hit@k (0/1) and reciprocal rank."""
-        per_query = {f"hit@{k}": (self.ranks <= k).astype(float) for k in KS}
-        per_query["mrr"] = 1.0 / self.ranks
-        return per_query
+        return per_query_metrics(self.ranks, KS)
 
 
 def paired_difference(a: MethodResult, b: MethodResult, resamples: int = 1000) -> dict[str, Metric]:

@@ -1,58 +1,31 @@
 import numpy as np
 import pytest
 
-from engine.metrics import bootstrap_ci, evaluate, first_relevant_rank, hit_at_k, reciprocal_rank
+from engine.metrics import bootstrap_ci, per_query_metrics
 
 
-def test_first_relevant_item_decides_with_several_answers():
-    ranked = ["a", "b", "c", "d", "e"]
-    assert first_relevant_rank(ranked, {"d", "b"}) == 2
-    assert hit_at_k(ranked, {"d", "b"}, 1) == 0.0
-    assert hit_at_k(ranked, {"d", "b"}, 2) == 1.0
-    assert reciprocal_rank(ranked, {"d", "b"}) == 0.5
-    assert reciprocal_rank(ranked, {"z"}) == 0.0
-    assert hit_at_k(ranked, {"z"}, 10) == 0.0
-
-
-def test_evaluate_three_hand_checked_queries():
-    rankings = [
-        [10, 11, 12, 13, 14],  # relevant {10}: rank 1
-        [20, 21, 22, 23, 24],  # relevant {23, 24}: first at rank 4
-        [30, 31, 32],  # relevant {99}: never ranked
-    ]
-    relevant = [{10}, [24, 23], {99}]
-    scores = evaluate(rankings, relevant, ks=(1, 3, 10))
-    assert scores == pytest.approx(
-        {
-            "hit@1": 1 / 3,  # only query 1
-            "hit@3": 1 / 3,  # query 2's first answer is at rank 4
-            "hit@10": 2 / 3,
-            "mrr": (1 + 1 / 4 + 0) / 3,  # 0.41667
-        }
+def test_hit_at_k_and_reciprocal_rank_per_query():
+    metrics = per_query_metrics([2, None, 1, 4], ks=(1, 2, 10))
+    assert metrics["hit@1"].tolist() == [0, 0, 1, 0] and metrics["hit@2"].tolist() == [1, 0, 1, 0]
+    assert metrics["hit@10"].tolist() == [1, 0, 1, 1] and metrics["mrr"].tolist() == [0.5, 0, 1, 0.25]
+    assert {key: values.mean() for key, values in metrics.items()} == pytest.approx(
+        {"hit@1": 1 / 4, "hit@2": 2 / 4, "hit@10": 3 / 4, "mrr": (0.5 + 1 + 0.25) / 4}
     )
 
 
 def test_random_rankings_give_the_chance_rate():
     # 1 relevant item among 50 shuffled candidates: Hit@3 = 3/50, MRR = H_50 / 50.
     rng = np.random.default_rng(7)
-    n_queries, n_candidates = 20_000, 50
-    rankings = [rng.permutation(n_candidates).tolist() for _ in range(n_queries)]
-    scores = evaluate(rankings, [{0}] * n_queries, ks=(3,))
-    assert scores["hit@3"] == pytest.approx(3 / 50, abs=0.01)
-    harmonic_50 = sum(1 / rank for rank in range(1, 51))
-    assert scores["mrr"] == pytest.approx(harmonic_50 / 50, abs=0.01)
+    ranks = [int(np.flatnonzero(rng.permutation(50) == 0)[0]) + 1 for _ in range(20_000)]
+    metrics = per_query_metrics(ranks, ks=(3,))
+    assert metrics["hit@3"].mean() == pytest.approx(3 / 50, abs=0.01)
+    assert metrics["mrr"].mean() == pytest.approx(sum(1 / rank for rank in range(1, 51)) / 50, abs=0.01)
 
 
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: hit_at_k([1, 2], set(), 1), "relevant set is empty"),
-        (lambda: reciprocal_rank([1, 2], []), "relevant set is empty"),
-        (lambda: hit_at_k([1, 2], {1}, 0), "k must be >= 1"),
-        (lambda: hit_at_k([1, 2, 1], {1}, 1), "more than once"),
-        (lambda: evaluate([[1]], [{1}, {2}]), "1 rankings but 2 relevant sets"),
-        (lambda: evaluate([], []), "no queries"),
-        (lambda: evaluate([[1]], [{1}], ks=(0,)), "every k must be >= 1"),
+        (lambda: per_query_metrics([1], ks=(0,)), "every k must be >= 1"),
         (lambda: bootstrap_ci([]), "non-empty"),
         (lambda: bootstrap_ci([1.0], alpha=1.5), "alpha"),
         (lambda: bootstrap_ci([1.0], n_resamples=0), "n_resamples"),
