@@ -26,13 +26,13 @@ from export.ranker.train import TrainConfig
 
 LITE_BENCHMARK = ComposedConfig(
     seed=0,
-    train_users=600,
+    train_users=1200,
     val_users=40,
     test_users=0,
     photo_sources=(*(s for s in EMOJI_SETS if s != "emoji-facebook"), FLUENT_SOURCE),
     item_source=FLUENT_SOURCE,
 )
-LITE_RECIPE = Recipe(train=TrainConfig(epochs=3), refine_rounds=1)
+LITE_RECIPE = Recipe(train=TrainConfig(epochs=2), refine_rounds=1)
 
 
 def benchmarks_dir() -> Path:
