@@ -8,7 +8,6 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from engine.cli.context import err, home, out, reported_errors
@@ -82,9 +81,7 @@ def install_command(
         if source is not None:
             bundle = install_bundle(source, bundles_dir, name, force=force)
         elif name == LITE:
-            with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
-                          disable=as_json) as progress:
-                bundle = build_lite(bundles_dir, force=force, progress=progress)
+            bundle = build_lite(bundles_dir, force=force, quiet=as_json)
         else:
             raise InstallError(
                 f"{name!r}: only the lite bundle can be built here; pass --from FOLDER_OR_ARCHIVE "

@@ -9,10 +9,12 @@ of `engine.models.bundle`, so a hostile folder or archive cannot fill the disk o
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import os
 import shutil
 import stat
+import subprocess
+import sys
 import tarfile
 import tempfile
 import zipfile
@@ -33,6 +35,7 @@ LITE_HOWTO = (
     "with `visuallens models install lite --from FOLDER_OR_ARCHIVE` (the desktop app ships one in its folder, "
     "under bundles/lite)"
 )
+EXPORT_PACKAGES = ("export", "torch")  # what `visuallens-export bundle lite` needs, looked up, never imported
 MAX_ENTRIES = 1000  # files and folders in a bundle folder or archive (a real bundle has about 15)
 Member = TypeVar("Member")
 
@@ -111,19 +114,30 @@ def install_bundle(source: str | Path, bundles_dir: Path, name: str, force: bool
     return load_bundle(target, verify_checksums=False)
 
 
-def build_lite(bundles_dir: Path, force: bool = False, progress: Any = None) -> Bundle:
-    """Build the `lite` bundle with the export pipeline (when its extras are installed) into `bundles_dir/lite`."""
+def build_lite(bundles_dir: Path, force: bool = False, quiet: bool = False) -> Bundle:
+    """Build the `lite` bundle into `bundles_dir/lite` with the export pipeline (when its extras are installed),
+    run as `visuallens-export bundle lite` in its own process: the engine never imports the torch side. Its
+    progress goes to stderr (none when `quiet`); the result is verified like any other install."""
     target = Path(bundles_dir) / LITE
     _check_free(target, force)
-    try:  # imported by name: the engine stays torch-free, and app freezers do not follow it into torch
-        build = importlib.import_module("export.lite.build")
-    except ImportError as exc:
-        raise InstallError(f"{LITE_HOWTO} ({exc.name or exc} is not installed here)") from None
+    missing = [name for name in EXPORT_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InstallError(f"{LITE_HOWTO} ({missing[0]} is not installed here)")
     with _staging(target) as stage:
-        built = build.build_lite_bundle(stage / LITE, progress=progress)
+        built = stage / LITE
+        done = subprocess.run(lite_build_command(built), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL if quiet else 2)  # its progress on our stderr
+        if done.returncode != 0:
+            raise InstallError(f"building the lite bundle failed (`visuallens-export bundle lite` exit "
+                               f"{done.returncode}; its messages are above)")
         _verify(built)
         _place(built, target)
     return load_bundle(target, verify_checksums=False)
+
+
+def lite_build_command(out: Path) -> list[str]:
+    """The export pipeline's command that builds the lite bundle with its ranker into `out`."""
+    return [sys.executable, "-m", "export.cli", "bundle", "lite", "--out", str(out)]
 
 
 def remove_bundle(home: Home, name: str, force: bool = False) -> Path:

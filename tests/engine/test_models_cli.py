@@ -7,7 +7,6 @@ import os
 import shutil
 import sys
 import tarfile
-import types
 import zipfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from engine.cli.models import models_app
 from engine.home import Home
+from engine.models import install
 from engine.models.bundle import load_bundle
 
 runner = CliRunner()
@@ -185,7 +185,7 @@ def test_remove_protects_the_active_bundle(dirs, lite_bundle, tmp_path):
 
 def test_install_lite_without_the_export_extras_says_how_to_get_it(dirs, monkeypatch):
     _, bundles = dirs
-    monkeypatch.setitem(sys.modules, "export.lite.build", None)  # as if torch and export were not installed
+    monkeypatch.setattr(install, "EXPORT_PACKAGES", ("export", "no_such_torch"))  # as if torch were not installed
     result = models("install", "lite")
     assert result.exit_code == 1
     text = " ".join(result.output.split())
@@ -195,21 +195,31 @@ def test_install_lite_without_the_export_extras_says_how_to_get_it(dirs, monkeyp
 
 
 def test_install_lite_builds_then_verifies_before_placing(dirs, lite_bundle, monkeypatch):
-    """The export pipeline is replaced by a copy of the prebuilt bundle (building takes minutes, see tests/export)."""
+    """The export pipeline's command is replaced by one copying the prebuilt bundle (building takes minutes, see
+    tests/export); it runs in its own process like the real one, and its result is verified before it is placed."""
     _, bundles = dirs
-    corrupt = {"on": True}
-
-    def build_lite_bundle(out: Path, force: bool = False, progress=None) -> Path:
-        linked_copy(lite_bundle, out)
-        if corrupt["on"]:
-            rewrite(out / "tokenizer.json", b"{}")
-        return out
-
-    monkeypatch.setitem(sys.modules, "export.lite.build", types.SimpleNamespace(build_lite_bundle=build_lite_bundle))
+    copy = ("import shutil, sys; out = sys.argv[2]; shutil.copytree(sys.argv[1], out); "
+            "sys.argv[3:] and open(out + '/tokenizer.json', 'w').write('{}')")
+    corrupt = ["corrupt"]
+    monkeypatch.setattr(install, "lite_build_command",
+                        lambda out: [sys.executable, "-c", copy, str(lite_bundle), str(out), *corrupt])
     result = models("install", "lite")
     assert result.exit_code == 5 and "tokenizer.json" in result.output
     assert not (bundles / "lite").exists() and leftovers(bundles) == []
-    corrupt["on"] = False
-    assert models("install", "lite").exit_code == 0
+    corrupt.clear()
+    assert models("install", "lite", "--json").exit_code == 0
     load_bundle(bundles / "lite", verify_checksums=True)
     assert leftovers(bundles) == []
+
+
+def test_a_failed_lite_build_is_an_install_error_and_leaves_nothing(dirs, monkeypatch):
+    _, bundles = dirs
+    monkeypatch.setattr(install, "lite_build_command", lambda out: [sys.executable, "-c", "raise SystemExit(3)"])
+    result = models("install", "lite")
+    assert result.exit_code == 1 and "exit 3" in " ".join(result.output.split())
+    assert not (bundles / "lite").exists() and leftovers(bundles) == []
+
+
+def test_the_lite_build_command_is_the_export_cli():
+    command = install.lite_build_command(Path("/x/lite"))
+    assert command[1:] == ["-m", "export.cli", "bundle", "lite", "--out", "/x/lite"]
