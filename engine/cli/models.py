@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from engine.cli.context import err, home, out, reported_errors
+from engine.cli.text import term
 from engine.exit_codes import EXIT_BUNDLE
 from engine.home import Home
 from engine.models.bundle import Bundle
@@ -31,6 +31,7 @@ models_app = typer.Typer(
     add_completion=False,
 )
 
+
 @models_app.command("list")
 def list_command(
     verify: bool = typer.Option(
@@ -48,20 +49,20 @@ def list_command(
     broken = [b for b in bundles if b.error]
     if verify and broken:
         for b in broken:
-            err.print(f"[bold red]error:[/] {escape(b.error or '')}", highlight=False)
+            err.print(f"[bold red]error:[/] {term(b.error or '')}", highlight=False)
         raise typer.Exit(EXIT_BUNDLE)
 
 
 def _print_table(where: Home, bundles: list[InstalledBundle], verify: bool) -> None:
     if not bundles:
-        out.print(f"No model bundles in {escape(str(where.bundles_dir))}. `visuallens models install lite` adds the "
+        out.print(f"No model bundles in {term(str(where.bundles_dir))}. `visuallens models install lite` adds the "
                   "offline one.", highlight=False)
         return
-    table = Table("", "name", "version", "size", "ranker", "state", title=escape(str(where.bundles_dir)),
+    table = Table("", "name", "version", "size", "ranker", "state", title=term(str(where.bundles_dir)),
                   title_justify="left")
     for b in bundles:
-        state = f"[red]broken: {escape(b.error)}[/]" if b.error else ("ok, verified" if verify else "ok")
-        table.add_row("*" if b.active else "", escape(b.name), escape(b.version or "?"), _mb(b.bytes),
+        state = f"[red]broken: {term(b.error)}[/]" if b.error else ("ok, verified" if verify else "ok")
+        table.add_row("*" if b.active else "", term(b.name), term(b.version or "?"), _mb(b.bytes),
                       "yes" if b.ranker else "no", state)
     out.print(table, highlight=False)
 
@@ -102,7 +103,7 @@ def remove_command(
     if as_json:
         out.print_json(json.dumps({"name": name, "path": str(path)}))
     else:
-        out.print(f"Removed bundle {escape(name)} ({escape(str(path))}).", highlight=False)
+        out.print(f"Removed bundle {term(name)} ({term(str(path))}).", highlight=False)
 
 
 def _report(bundle: Bundle, name: str, as_json: bool) -> None:
@@ -110,7 +111,7 @@ def _report(bundle: Bundle, name: str, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps({"name": name, "version": bundle.version, "path": str(bundle.path), "bytes": size}))
         return
-    out.print(escape(f"Installed {name} {bundle.version} ({_mb(size)}, every file's sha256 verified) in {bundle.path}."),
+    out.print(term(f"Installed {name} {bundle.version} ({_mb(size)}, every file's sha256 verified) in {bundle.path}."),
               highlight=False)
 
 

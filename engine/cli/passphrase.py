@@ -15,6 +15,7 @@ import typer
 
 from engine.api import NotInitialisedError
 from engine.cli.context import home, out, passphrase_for_unlock, reported_errors
+from engine.cli.text import term
 from engine.profile.keys import PASSPHRASE, KeyManager, KeyStoreError
 from engine.profile.store import ProfileStore
 
@@ -40,8 +41,8 @@ def passphrase_command() -> None:
             raise KeyStoreError(f"{keys.path}: the new passphrase does not unwrap the store key")
         photos = _check_store(where.store_path, key)
     out.print(
-        f"Changed the passphrase of the profile in {where.root} ({photos} photos kept); an old passphrase no longer "
-        f"unlocks it.", highlight=False, soft_wrap=True,
+        f"Changed the passphrase of the profile in {term(str(where.root))} ({photos} photos kept); an old passphrase "
+        "no longer unlocks it.", highlight=False, soft_wrap=True,
     )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from engine.cli.context import err, out, reported_errors, session
+from engine.cli.text import term
 from engine.serve.settings import DEFAULT_PORT, Limits
 
 
@@ -29,12 +29,12 @@ def serve_command(
                                  config=config)
         if server.stale_token_file is not None:
             err.print(f"[yellow]removed a stale token file (its server is gone):[/] "
-                      f"{escape(str(server.stale_token_file))}", highlight=False)
+                      f"{term(str(server.stale_token_file))}", highlight=False)
         out.print(f"VisualLens API on [bold]{server.url}[/] (127.0.0.1 only). Bearer token and URL in "
-                  f"{server.token_path} (mode 0600, new on every start). OpenAPI: {server.url}/openapi.json. "
+                  f"{term(str(server.token_path))} (mode 0600, new on every start). OpenAPI: {server.url}/openapi.json. "
                   "Ctrl+C stops.", highlight=False)
         server.run()
         err.print("Stopped; token file removed." if server.token_file_removed else
-                  f"Stopped; {escape(str(server.token_path))} no longer held this server's token: left as it is.",
+                  f"Stopped; {term(str(server.token_path))} no longer held this server's token: left as it is.",
                   highlight=False)
 

@@ -12,6 +12,7 @@ import pytest
 from engine.catalog.items import MAX_CANDIDATES, CatalogError
 from engine.catalog.loaders import load_catalog
 from engine.serve.schema import RecommendRequest
+from tests.engine.test_models_cli import linked_copy
 from tests.test_cli import vl
 
 # ESC sequences (colour, clear screen, window title), a C1 CSI, bidi overrides and isolates, a direction mark.
@@ -58,6 +59,14 @@ def test_an_error_naming_a_hostile_path_is_escaped(hostile_library):
     result = vl("index", hostile_library / f"{HOSTILE}missing", env=WIDE, check=False)
     assert result.returncode == 6 and "not found" in result.stderr and "Traceback" not in result.stderr
     assert_escaped(result.stderr)
+
+
+def test_models_list_shows_a_hostile_bundle_name_escaped(tmp_path, lite_bundle):
+    bundles = tmp_path / "bundles"
+    bundles.mkdir()
+    linked_copy(lite_bundle, bundles / HOSTILE)
+    listed = vl("models", "list", env={**WIDE, "VISUALLENS_BUNDLES": str(bundles)}).stdout
+    assert_escaped(listed)
 
 
 def test_catalog_text_is_shown_escaped(hostile_library, tmp_path):
