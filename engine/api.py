@@ -21,7 +21,7 @@ from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
 from engine.profile.records import Failure
 from engine.profile.store import ProfileStore
-from engine.recommend.candidates import CandidateEmbedder
+from engine.recommend.candidates import CandidateEmbedder, ItemEmbedder
 from engine.recommend.ranker import OnnxRanker, ranker_summary
 from engine.recommend.recommender import TRAINED, ZERO_SHOT, Recommendation, Recommender
 from engine.recommend.retrieval import top_w
@@ -217,7 +217,7 @@ class VisualLens:
         items: Sequence[CatalogItem],
         query: str | None = None,
         w: int = 64,
-        embedder: CandidateEmbedder | None = None,
+        embedder: ItemEmbedder | None = None,
     ) -> Recommendation:
         """Rank items given in memory; `embedder` may supply their vectors (default: from the items' image files)."""
         _, paths, matrix = self._library()

@@ -56,7 +56,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        reporter.write_line(f"building the lite bundle with its trained ranker for the tests (~14 min; {BUNDLE_ENV} skips it)")
+        reporter.write_line(f"building the lite bundle with its trained ranker for the tests (~15 min; {BUNDLE_ENV} skips it)")
     folder = Path(tempfile.mkdtemp(prefix="visuallens-test-bundle-"))
     session.config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
     session.config.stash[BUILT_BUNDLE] = build_lite_bundle(folder / "lite")

@@ -72,6 +72,11 @@ def named(path: str) -> str:
     return path
 
 
+def named_paths(paths: list[str] | None) -> list[str]:
+    """Path arguments (see `named`)."""
+    return [named(path) for path in paths or ()]
+
+
 def progress(disable: bool) -> Progress:
     """A progress bar on stderr (stdout stays for results and JSON)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

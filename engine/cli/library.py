@@ -9,13 +9,13 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from engine.cli.context import err, named, out, progress, reported_errors, session
+from engine.cli.context import err, named_paths, out, progress, reported_errors, session
 from engine.cli.text import shown, term
 
 
 def index(
     paths: Optional[list[str]] = typer.Argument(
-        None, callback=lambda paths: [named(path) for path in paths or ()],
+        None, callback=named_paths,
         help="Photo folders or photos to index (default: every library folder). A forgotten path comes back "
              "only when it is named here itself, or a folder inside it is."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from engine.cli.context import err, named, out, reported_errors, session
+from engine.cli.context import err, named_paths, out, reported_errors, session
 from engine.cli.text import printable, shown, term
 from engine.library.watch_runner import summary_line, watch
 from engine.profile.indexer import IndexReport
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def watch_command(
     paths: Optional[list[str]] = typer.Argument(
-        None, callback=lambda paths: [Path(named(path)) for path in paths or ()],
+        None, callback=named_paths,
         help="Photo folders to watch (default: every folder indexed before)."),
     quiet: float = typer.Option(2.0, "--quiet", min=0.05, help="Seconds without changes before an index run."),
     max_delay: float = typer.Option(60.0, "--max-delay", min=0.05, help="Index at least this often during a long stream of changes."),
@@ -34,7 +34,7 @@ def watch_command(
     with session() as lens:
         with reported_errors():
             lens.bundle  # fail fast on a missing/broken bundle
-            folders = _folders(lens, paths)
+            folders = _folders(lens, [Path(path) for path in paths or ()])
             if max_delay < quiet:
                 raise ValueError(f"--max-delay ({max_delay:g}) must not be shorter than --quiet ({quiet:g})")
 
@@ -75,7 +75,7 @@ def watch_command(
         err.print("Stopped watching.")
 
 
-def _folders(lens: VisualLens, paths: Optional[list[Path]]) -> list[Path]:
+def _folders(lens: VisualLens, paths: list[Path]) -> list[Path]:
     """The folders asked for (each must exist now), else every folder indexed before (present or not)."""
     if paths:
         for path in paths:

@@ -45,7 +45,8 @@ def open_oriented(source: str | Path | BinaryIO, min_side: int, max_pixels: int 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as img:
+            with Image.open(source) as opened:
+                img: Image.Image = opened
                 if img.width * img.height > max_pixels:
                     raise ImageDecodeError(f"{img.width}x{img.height} pixels exceeds the {max_pixels:,} pixel limit")
                 check_aspect_ratio(img.width, img.height)

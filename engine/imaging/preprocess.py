@@ -85,8 +85,8 @@ def to_tensor(img: Image.Image, spec: PreprocessSpec) -> np.ndarray:
     `resize_size`² x `MAX_ASPECT_RATIO` pixels whatever the source."""
     check_aspect_ratio(img.width, img.height)
     img = _squash(img, spec) if spec.resize == "squash" else _resize_and_crop(img, spec)
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    arr = (arr - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
+    pixels = np.asarray(img, dtype=np.float32) / np.float32(255.0)
+    arr = (pixels - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(spec.std, dtype=np.float32)
     return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 

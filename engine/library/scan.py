@@ -241,7 +241,7 @@ def _is_link(entry: os.DirEntry) -> bool:
     """A symlink, or a Windows junction (a reparse point that `is_symlink` does not report before Python 3.12)."""
     if entry.is_symlink():
         return True
-    return os.name == "nt" and bool(entry.stat(follow_symlinks=False).st_file_attributes
+    return os.name == "nt" and bool(getattr(entry.stat(follow_symlinks=False), "st_file_attributes", 0)
                                     & stat.FILE_ATTRIBUTE_REPARSE_POINT)
 
 

@@ -17,7 +17,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeGuard
 
 from engine.imaging.preprocess import PreprocessSpec
 
@@ -204,7 +204,7 @@ def _positive_int(value: object) -> bool:
     return _count(value) and value > 0
 
 
-def _count(value: object) -> bool:
+def _count(value: object) -> TypeGuard[int]:
     """A non-negative integer, and not a bool (JSON true would pass for 1)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 

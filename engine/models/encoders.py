@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -42,7 +42,7 @@ class ImageBatchOutput:
     @classmethod
     def concatenate(cls, parts: Sequence[ImageBatchOutput]) -> ImageBatchOutput:
         """The outputs of consecutive chunks of one batch as one output (a field absent from the parts stays None)."""
-        return cls(**{f.name: _concatenated([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+        return cls(**{f.name: _concatenated([getattr(p, f.name) for p in parts]) for f in fields(cls)})  # type: ignore[arg-type]
 
 
 class ImageEncoder:
@@ -249,7 +249,7 @@ def _check_rows(path: Path, output: str, rows: np.ndarray, width: int | None) ->
 
 def _concatenated(arrays: list[np.ndarray | None]) -> np.ndarray | None:
     """Row-wise concatenation of one output over a batch's chunks; None when the bundle has no such output."""
-    return None if arrays[0] is None else np.concatenate(arrays)
+    return None if arrays[0] is None else np.concatenate(cast(list[np.ndarray], arrays))
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:

@@ -294,7 +294,8 @@ def _unpack(archive: Path, dest: Path) -> None:
         elif tarfile.is_tarfile(archive):
             with tarfile.open(archive) as tf:  # each header is checked as it is read, before the next is looked for
                 members = _checked(archive, ((m, m.name, m.size, m.isfile() or m.isdir()) for m in tf))
-                tf.extractall(dest, members=members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+                safety: dict[str, Any] = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+                tf.extractall(dest, members=members, **safety)
         else:
             raise BundleError(f"{archive}: neither a bundle folder nor a .zip/.tar archive")
     except (tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:

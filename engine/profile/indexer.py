@@ -80,6 +80,18 @@ class _Decoded:
     description: Description | None = None
     caption_vector: np.ndarray | None = None
 
+    def profile(self, encoded_with: str) -> PhotoProfile:
+        """The spectrum profile of a photo its lane decoded and profiled."""
+        if self.image is None or self.embedding is None or self.description is None:
+            raise RuntimeError(f"{self.entry.path}: asked for the profile of a photo not profiled yet")
+        width, height = self.image.info[SOURCE_SIZE]
+        return PhotoProfile(
+            path=self.entry.path, folder=self.entry.folder, size=self.entry.size, mtime_ns=self.entry.mtime_ns,
+            content_hash=self.digest, caption=self.description.caption, aspects=self.description.aspects,
+            vector=self.embedding, width=width, height=height, caption_vector=self.caption_vector,
+            visual_vector=self.visual, encoded_with=encoded_with,
+        )
+
 
 class Indexer:
     """Builds spectrum profiles for a set of folders into a `ProfileStore`."""
@@ -175,8 +187,11 @@ class Indexer:
         """Image vectors, descriptions and caption vectors of decoded photos, on the calling thread."""
         if not items:
             return
-        out = self.encoder.encode_lane(np.stack([item.tensor for item in items]))
-        descriptions = self.describer.describe_batch([item.image for item in items], out)
+        decoded = [(item.tensor, item.image) for item in items if item.tensor is not None and item.image is not None]
+        if len(decoded) != len(items):
+            raise RuntimeError("only decoded photos are profiled")
+        out = self.encoder.encode_lane(np.stack([tensor for tensor, _ in decoded]))
+        descriptions = self.describer.describe_batch([image for _, image in decoded], out)
         captions = self.text_encoder.encode_cached([d.caption for d in descriptions], on_this_thread=True)
         for i, item in enumerate(items):
             item.embedding, item.description, item.caption_vector = out.embeddings[i], descriptions[i], captions[i]
@@ -253,24 +268,7 @@ class Indexer:
         if not batch:
             return
         self._profile([b for b in batch if b.embedding is None])  # re-decoded after a vanished duplicate
-        profiles = [
-            PhotoProfile(
-                path=item.entry.path,
-                folder=item.entry.folder,
-                size=item.entry.size,
-                mtime_ns=item.entry.mtime_ns,
-                content_hash=item.digest,
-                caption=item.description.caption,
-                aspects=item.description.aspects,
-                vector=item.embedding,
-                width=item.image.info[SOURCE_SIZE][0],
-                height=item.image.info[SOURCE_SIZE][1],
-                caption_vector=item.caption_vector,
-                visual_vector=item.visual,
-                encoded_with=self.encoder.identity,
-            )
-            for item in batch
-        ]
+        profiles = [item.profile(self.encoder.identity) for item in batch]
         new_words = self.store.words_without_vectors(word for p in profiles for word in p.aspects)
         word_vectors = list(zip(new_words, self.text_encoder.encode_cached(new_words, on_this_thread=True)))
         self.store.add_profiles(profiles, word_vectors)  # clears their failures in the same transaction

@@ -43,14 +43,14 @@ from engine.home import write_private
 try:
     import fcntl
 except ImportError:  # Windows: no flock
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]
 
 if sys.platform != "darwin":
     # keyring imports every backend when it picks one, and the macOS one's module loads its frameworks through
     # ctypes.util.find_library, which off macOS runs gcc and ld: they wrote temp files to /tmp during
     # `visuallens init`. That backend needs macOS, so its module is never imported elsewhere (an import of a None
     # entry raises ImportError, which the backend's package catches as "Security API unavailable").
-    sys.modules.setdefault("keyring.backends.macOS.api", None)
+    sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[arg-type]
 
 KEYRING_SERVICE = "VisualLens"
 KEY_FILE_NAME = "keys.json"
@@ -420,7 +420,9 @@ def _b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _b64decode(text: str) -> bytes:
+def _b64decode(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise TypeError(f"expected base64 text, got {type(text).__name__}")
     return base64.b64decode(text, validate=True)
 
 

@@ -320,9 +320,9 @@ class ProfileStore:
     def find_by_hash(self, content_hash: str, encoded_with: str | None = None) -> PhotoProfile | None:
         """A profile of a file with this content (made by bundle `encoded_with`, if given), to reuse after a rename
         or a copy."""
-        where, parameters = "p.content_hash = ?", (content_hash,)
+        where, parameters = "p.content_hash = ?", [content_hash]
         if encoded_with is not None:
-            where, parameters = f"{where} AND p.encoded_with = ?", (content_hash, encoded_with)
+            where, parameters = f"{where} AND p.encoded_with = ?", [content_hash, encoded_with]
         with self._reading() as db:
             row = db.execute(f"{_SELECT_PROFILES} WHERE {where} LIMIT 1", parameters).fetchone()
         return None if row is None else _profile(row)

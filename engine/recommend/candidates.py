@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,22 +56,20 @@ class CandidateSet:
         return len(np.unique(self.neighbour_rows[self.neighbours[:, 0] >= similarity]))
 
 
-class CandidateEmbedder:
-    """Embeds catalog items; vectors are memoised per (image path, text) since catalogs are reused."""
+class ItemEmbedder(ABC):
+    """Catalog items -> the vectors the scorers read: their pictures' (from wherever a subclass has them) and their
+    texts' (from the text encoder)."""
 
-    def __init__(self, image_encoder: ImageEncoder, text_encoder: TextEncoder, batch_size: int = 32):
-        self.image_encoder = image_encoder
+    def __init__(self, text_encoder: TextEncoder):
         self.text_encoder = text_encoder
-        self.batch_size = batch_size
-        self._image_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # path -> (embedding, visual)
 
+    @abstractmethod
     def image_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         """[n, d] unit vectors of the items' pictures; zero rows for items without a usable picture."""
-        return self._pictures(items, 0, self.text_encoder.dim)
 
+    @abstractmethod
     def visual_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         """[n, v] unit visual vectors of the items' pictures; zero rows for items without a usable picture."""
-        return self._pictures(items, 1, self.image_encoder.visual_dim)
 
     def text_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         return self.text_encoder.encode_cached([item_text(i) for i in items])
@@ -82,6 +81,23 @@ class CandidateEmbedder:
     def candidate_set(self, items: Sequence[CatalogItem], library: np.ndarray) -> CandidateSet:
         """Everything the scorers read about `items`, against the library matrix."""
         return CandidateSet.against(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items), library)
+
+
+class CandidateEmbedder(ItemEmbedder):
+    """Embeds catalog items from their picture files; vectors are memoised per (image path, text) since catalogs
+    are reused."""
+
+    def __init__(self, image_encoder: ImageEncoder, text_encoder: TextEncoder, batch_size: int = 32):
+        super().__init__(text_encoder)
+        self.image_encoder = image_encoder
+        self.batch_size = batch_size
+        self._image_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # path -> (embedding, visual)
+
+    def image_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
+        return self._pictures(items, 0, self.text_encoder.dim)
+
+    def visual_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
+        return self._pictures(items, 1, self.image_encoder.visual_dim)
 
     def _pictures(self, items: Sequence[CatalogItem], which: int, dim: int) -> np.ndarray:
         self._encode_missing(items)

@@ -10,6 +10,7 @@ function, so what the model learns on is exactly what the engine feeds it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,9 +58,10 @@ def io_declaration(dim: int, visual_dim: int) -> dict[str, list[dict]]:
     """The manifest's `inputs`/`outputs` entries for a ranker over `dim`-wide vectors."""
     fixed = {"d": dim, "v": visual_dim, "m": NEIGHBOURS, "views": len(VIEWS), **DYNAMIC_AXES}
 
-    def entries(spec: dict[str, tuple[str | int, ...]]) -> list[dict]:
+    def entries(spec: Mapping[str, Sequence[str | int]]) -> list[dict]:
         return [
-            {"name": name, "shape": ["batch", *(fixed.get(a, a) for a in axes)], "dtype": "float32"}
+            {"name": name, "shape": ["batch", *(fixed.get(a, a) if isinstance(a, str) else a for a in axes)],
+             "dtype": "float32"}
             for name, axes in spec.items()
         ]
 

@@ -15,7 +15,7 @@ from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.grid import GridLayout, grid_side, gridify, highlight_cells
 from engine.models.encoders import TextEncoder
 from engine.profile.records import PhotoProfile
-from engine.recommend.candidates import CandidateEmbedder
+from engine.recommend.candidates import ItemEmbedder
 from engine.recommend.ranker import OnnxRanker
 from engine.recommend.retrieval import query_direction, top_w
 from engine.recommend.scorer import (
@@ -120,7 +120,7 @@ class Recommender:
 
     def __init__(
         self,
-        embedder: CandidateEmbedder,
+        embedder: ItemEmbedder,
         text_encoder: TextEncoder,
         ranker: OnnxRanker | None = None,
         scorer: ZeroShotScorer | None = None,
@@ -132,7 +132,7 @@ class Recommender:
         self.scorer = scorer or ZeroShotScorer()
         self.evidence_similarity = evidence_similarity  # a photo this like a candidate shows its kind of thing
 
-    def with_embedder(self, embedder: CandidateEmbedder) -> Recommender:
+    def with_embedder(self, embedder: ItemEmbedder) -> Recommender:
         """The same models over candidates whose vectors `embedder` supplies (pictures held in memory, say)."""
         return Recommender(embedder, self.text_encoder, self.ranker, self.scorer, self.evidence_similarity)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -24,7 +26,9 @@ _ERRORS = {
     400: "Malformed JSON or header", 401: "Missing or wrong bearer token", 413: "Request body too large",
     422: "A field is invalid (named in `errors`)", 429: "Rate limit exceeded (see Retry-After)",
 }
-ERROR_RESPONSES = {code: {"model": ErrorResponse, "description": text} for code, text in _ERRORS.items()}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text} for code, text in _ERRORS.items()
+}
 
 
 def create_app(service: LensService, token: str, limits: Limits = Limits()) -> ASGIApp:
@@ -60,7 +64,7 @@ def create_app(service: LensService, token: str, limits: Limits = Limits()) -> A
         # The class name only: engine messages may name files, and answers must not.
         return _error(500, f"the engine failed ({type(exc).__name__}); see the server's terminal")
 
-    api.openapi = lambda: _openapi(api)
+    api.openapi = lambda: _openapi(api)  # type: ignore[method-assign]  # FastAPI's documented way to extend it
     guarded: ASGIApp = TrustedHostMiddleware(api, allowed_hosts=["127.0.0.1", "localhost"])
     guarded = BodySizeLimit(guarded, limits.max_body_bytes)
     guarded = RateLimit(guarded, limits.rate)

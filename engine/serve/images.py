@@ -15,7 +15,7 @@ from engine.catalog.items import CatalogItem
 from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.preprocess import PreprocessSpec, to_tensor
 from engine.models.encoders import ImageEncoder, TextEncoder
-from engine.recommend.candidates import CandidateSet, candidate_vectors, item_text
+from engine.recommend.candidates import ItemEmbedder
 
 MAX_IMAGE_FILE_BYTES = 50 * 1024 * 1024
 MAX_PATH_BYTES_PER_REQUEST = 512 * 1024 * 1024  # all pictures one request names by path, held at once
@@ -87,11 +87,11 @@ def encode_tensors(
     return vectors
 
 
-class RequestEmbedder:
-    """The `CandidateEmbedder` interface over pictures held in memory, looked up by item id."""
+class RequestEmbedder(ItemEmbedder):
+    """Item vectors from pictures held in memory (a request's), looked up by item id."""
 
     def __init__(self, text_encoder: TextEncoder, pictures: Mapping[str, PictureVectors], visual_dim: int):
-        self.text_encoder = text_encoder
+        super().__init__(text_encoder)
         self.pictures = pictures
         self.visual_dim = visual_dim
 
@@ -100,15 +100,6 @@ class RequestEmbedder:
 
     def visual_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         return self._rows(items, 1, self.visual_dim)
-
-    def text_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
-        return self.text_encoder.encode_cached([item_text(i) for i in items])
-
-    def vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
-        return candidate_vectors(self.image_vectors(items), self.text_vectors(items))
-
-    def candidate_set(self, items: Sequence[CatalogItem], library: np.ndarray) -> CandidateSet:
-        return CandidateSet.against(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items), library)
 
     def _rows(self, items: Sequence[CatalogItem], which: int, dim: int) -> np.ndarray:
         zero = np.zeros(dim, dtype=np.float32)

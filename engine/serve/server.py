@@ -41,7 +41,7 @@ class LocalServer:
             # No limit_concurrency: it counts stalled connections, so 64 of them got everyone a 503. The protocol
             # caps and reaps connections instead (and no WebSocket upgrade may take a connection out of its hands).
             self._server = uvicorn.Server(uvicorn.Config(
-                app, http=guarded_h11(limits, self.token), ws="none", log_level="warning", access_log=False,
+                app, http=guarded_h11(limits, self.token), ws="none",  # type: ignore[arg-type]  # a factory works too log_level="warning", access_log=False,
                 lifespan="off", server_header=False, timeout_keep_alive=5,
             ))
             self.token_path = write_token_file(folder, self.url, self.token)
