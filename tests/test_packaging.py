@@ -14,7 +14,6 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from desktop.platform_check import missing_libraries, xcb_plugin
 from engine import __version__
 from engine.home import Home
 from engine.models.bundle import load_bundle
@@ -121,6 +120,8 @@ def test_the_app_ships_what_qts_x11_plugin_lacks_here(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "packaging"))
     from system_libraries import xcb_libraries
 
+    from desktop.platform_check import missing_libraries, xcb_plugin
+
     shipped = xcb_libraries()
     assert all(path.is_file() and ".so." in path.name for path in shipped)
     search = os.pathsep.join(str(path.parent) for path in shipped) or None
@@ -141,6 +142,8 @@ def test_frozen_app_builds_and_starts_offscreen(tmp_path, lite_bundle):
     shipped = app / "_internal" / "bundles" / "lite"
     load_bundle(shipped, verify_checksums=True)
     assert not (app / "_internal" / "torch").exists()
+    from desktop.platform_check import missing_libraries
+
     xcb = next(app.rglob("platforms/libqxcb.so"))
     assert missing_libraries(xcb, str(app / "_internal")) == []  # as the bootloader's LD_LIBRARY_PATH has it
 
