@@ -16,6 +16,8 @@ from engine.profile.aspect_vocabulary import AspectVocabulary, singular_candidat
 from engine.profile.captioner import CaptionDescriber, clean_caption
 from engine.profile.description import MAX_ASPECTS, MAX_CAPTION_WORDS
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 DECODE_SIDE = 256  # the indexer decodes photos with their shorter side at about this size
 
 

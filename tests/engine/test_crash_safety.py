@@ -24,6 +24,8 @@ from engine.profile.keys import KeyManager, WrongPassphraseError
 from engine.profile.store import ProfileStore
 from tests.engine.fault_tools import REPO, assert_consistent, cli_command, make_photos, run_cli
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 PASS = "correct horse battery staple"
 SEED = int(os.environ.get("VISUALLENS_FAULT_SEED", "20261126"))
 CYCLES = int(os.environ.get("VISUALLENS_KILL_CYCLES", "12"))

@@ -25,6 +25,8 @@ from tests.engine.fault_tools import (
     unprivileged,
 )
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 PASS = "correct horse battery staple"
 
 

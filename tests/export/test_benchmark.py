@@ -22,6 +22,8 @@ from export.data.benchmark.pool import MAX_SIDE
 from export.data.benchmark.simulate import SimulationConfig, generate_benchmark
 from export.data.cli import app
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 SMALL = SimulationConfig(
     seed=0, train_users=6, val_users=2, test_users=4, queries_per_user=3, candidates=20, history=(20, 40)
 )

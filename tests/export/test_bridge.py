@@ -13,6 +13,8 @@ from export.data.pairs import HELD_OUT_SOURCE, LICENCES, SUBCATEGORY_KINDS, desc
 from export.lite.bridge_eval import kind_precision, text_to_image_recall
 from export.lite.projection import ProjectionConfig, ProjectionData, project, train_projection, whitening
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 
 def _item(colour: tuple[int, int, int]) -> Image.Image:
     """A round RGBA 'thing' on a transparent square."""

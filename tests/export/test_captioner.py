@@ -17,6 +17,8 @@ from export.captioner.parity import CaptionParityError, ReferenceModels, check_c
 from export.captioner.tiny import build_tiny_captioner
 from export.captioner.vocabulary import wordnet_vocabulary
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 CAPTIONER_FILES = {"encoder_model.onnx", "decoder_model_merged.onnx", "tokenizer.json"}
 SECTION_KEYS = {
     "kind", "encoder", "decoder", "tokenizer", "preprocess", "generation", "aspect_vocabulary", "source",

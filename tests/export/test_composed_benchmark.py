@@ -14,6 +14,8 @@ from export.data.pairs import emoji_things
 from export.ranker.evaluate import oracle_scores
 from export.ranker.examples import QueryExample
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 SMALL = ComposedConfig(seed=3, train_users=3, val_users=1, test_users=4, queries_per_user=3, history=(30, 50))
 
 

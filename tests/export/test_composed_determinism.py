@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from export.data.registry import cache_root
+
+pytestmark = pytest.mark.slow  # not in `./run test fast`
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATE = """

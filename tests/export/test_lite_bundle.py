@@ -17,6 +17,8 @@ from export.bundle_io import BundleExistsError
 from export.cli import app
 from export.lite.build import build_lite_bundle
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_CLASSES = {504, 967, 968}  # coffee mug, espresso, cup
 BUNDLE_FILES = {

@@ -26,6 +26,8 @@ from export.ranker.train import (
     train,
 )
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 DIM = 24
 VISUAL_DIM = 8
 WORDS = [f"word{i}" for i in range(12)]

@@ -26,6 +26,8 @@ from export.ranker.pipeline import Recipe
 from export.ranker.study import ablations
 from export.ranker.train import TrainConfig
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 SMALL = SimulationConfig(
     seed=1, train_users=6, val_users=2, test_users=4, queries_per_user=3, candidates=20, history=(20, 40)
 )

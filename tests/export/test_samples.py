@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from export.data.cli import app
 from export.data.samples import SampleBuildError, build_sample_photos
 
+pytestmark = pytest.mark.slow  # not in `./run test fast`
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".webp", ".heic"}
 
 
@@ -29,7 +31,6 @@ def test_cli_reports_errors_in_one_line(tmp_path):
     assert CliRunner().invoke(app, ["photos", "--out", str(tmp_path / "new"), "--count", "3"]).exit_code == 2
 
 
-@pytest.mark.slow
 def test_real_sample_photos(tmp_path):
     out = build_sample_photos(tmp_path / "photos", count=320, seed=0)
     files = [p for p in out.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES]
