@@ -42,14 +42,43 @@ import io
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ConfigDict
+from pydantic_core import PydanticKnownError
 
 from engine.catalog.items import MAX_CANDIDATES, Catalog, CatalogError, CatalogItem, one_line
+from engine.record_validation import Record, parse
 
-REQUIRED_FIELDS = ("id", "name", "category")
-FIELDS = (*REQUIRED_FIELDS, "description", "image")
+RawRecord = tuple[str, Any]  # (where in the file, e.g. "item 3" or "line 4"; the raw item)
 
-Record = tuple[str, Any]  # (where in the file, e.g. "item 3" or "line 4"; the raw item)
+
+def _required(value: object) -> object:
+    """Text stripped; left out, null and blank are all "missing"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PydanticKnownError("missing")
+    return value.strip() if isinstance(value, str) else value
+
+
+def _optional(value: object) -> object:
+    """Text stripped; null is the same as leaving the field out."""
+    return "" if value is None else value.strip() if isinstance(value, str) else value
+
+
+RequiredText = Annotated[str, BeforeValidator(_required)]
+OptionalText = Annotated[str, BeforeValidator(_optional)]
+
+
+class CatalogRecord(Record):
+    """One item as written in the file (JSON values or CSV cells): every value is text."""
+
+    model_config = ConfigDict(strict=True)
+
+    id: RequiredText
+    name: RequiredText
+    category: RequiredText
+    description: OptionalText = ""
+    image: OptionalText = ""
 
 
 def load_catalog(path: str | Path) -> Catalog:
@@ -85,7 +114,7 @@ def load_catalog(path: str | Path) -> Catalog:
     return Catalog(items=tuple(items), source=path)
 
 
-def _json_records(path: Path, text: str) -> Iterable[Record]:
+def _json_records(path: Path, text: str) -> Iterable[RawRecord]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -99,9 +128,9 @@ def _json_records(path: Path, text: str) -> Iterable[Record]:
     return [(f"item {number}", record) for number, record in enumerate(data, start=1)]
 
 
-def _csv_records(path: Path, text: str) -> Iterable[Record]:
+def _csv_records(path: Path, text: str) -> Iterable[RawRecord]:
     reader = csv.DictReader(io.StringIO(text), strict=True)
-    records: list[Record] = []
+    records: list[RawRecord] = []
     try:
         if reader.fieldnames is not None:
             reader.fieldnames = [column.strip() for column in reader.fieldnames]
@@ -115,35 +144,14 @@ def _csv_records(path: Path, text: str) -> Iterable[Record]:
     return records
 
 
-_READERS: dict[str, Callable[[Path, str], Iterable[Record]]] = {".json": _json_records, ".csv": _csv_records}
+_READERS: dict[str, Callable[[Path, str], Iterable[RawRecord]]] = {".json": _json_records, ".csv": _csv_records}
 
 
-def _item(path: Path, where: str, record: Any) -> CatalogItem:
-    if not isinstance(record, dict):
-        raise CatalogError(f"{path}: {where}: expected an object with {', '.join(FIELDS)}, got {type(record).__name__}")
-    unknown = sorted(set(record) - set(FIELDS))
-    if unknown:
-        unknown_fields = ", ".join(map(one_line, unknown))
-        raise CatalogError(f"{path}: {where}: unknown field(s) {unknown_fields}; allowed: {', '.join(FIELDS)}")
-    values: dict[str, str] = {}
-    for field, value in record.items():
-        if value is None:  # JSON null: same as leaving the field out
-            continue
-        if not isinstance(value, str):
-            raise CatalogError(f"{path}: {where}: {field} must be text, got {type(value).__name__}")
-        values[field] = value.strip()
-    missing = [field for field in REQUIRED_FIELDS if not values.get(field)]
-    if missing:
-        raise CatalogError(f"{path}: {where}: missing {', '.join(missing)}")
-
-    image = _image(path, f"{where} ({values['id']!r})", values["image"]) if values.get("image") else None
-    return CatalogItem(
-        id=values["id"],
-        name=values["name"],
-        category=values["category"],
-        description=values.get("description", ""),
-        image=image,
-    )
+def _item(path: Path, where: str, raw: Any) -> CatalogItem:
+    record = parse(CatalogRecord, raw, lambda problem: CatalogError(f"{path}: {where}: {problem}"))
+    image = _image(path, f"{where} ({record.id!r})", record.image) if record.image else None
+    return CatalogItem(id=record.id, name=record.name, category=record.category, description=record.description,
+                       image=image)
 
 
 def _image(path: Path, where: str, value: str) -> Path:

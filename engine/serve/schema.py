@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from engine.catalog.items import MAX_CANDIDATES  # one limit for catalogs (CLI, desktop) and requests
+from engine.record_validation import Record
 
 MAX_TEXT = 500
 MAX_DESCRIPTION = 2000
@@ -32,10 +33,8 @@ ImageBytes = Annotated[bytes, BeforeValidator(_base64), Field(min_length=1),
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 
 
-class Candidate(BaseModel):
+class Candidate(Record):
     """One item to rank; its picture is sent inline (`image`) or named by an absolute path on this machine."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: Annotated[str, Field(min_length=1, max_length=200)]
     name: Text
@@ -57,10 +56,8 @@ class Candidate(BaseModel):
         return self
 
 
-class RecommendRequest(BaseModel):
+class RecommendRequest(Record):
     """Rank `candidates` of one `category` for the user of this profile, optionally steered by a text `query`."""
-
-    model_config = ConfigDict(extra="forbid")
 
     category: Text
     candidates: Annotated[list[Candidate], Field(min_length=1, max_length=MAX_CANDIDATES)]

@@ -178,9 +178,14 @@ def _replace_line(path: Path, number: int, text: str) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def _edit_query(root: Path, **changes) -> None:
-    record = json.loads((root / "queries.jsonl").read_text().splitlines()[1])
-    _replace_line(root / "queries.jsonl", 2, json.dumps({**record, **changes}))
+def _edit_line_2(name: str):
+    def edit(root: Path, **changes) -> None:
+        record = json.loads((root / name).read_text().splitlines()[1])
+        _replace_line(root / name, 2, json.dumps({**record, **changes}))
+    return edit
+
+
+_edit_query, _edit_user = _edit_line_2("queries.jsonl"), _edit_line_2("users.jsonl")
 
 
 BROKEN = {
@@ -208,6 +213,27 @@ BROKEN = {
     "typo": (
         lambda root: _edit_query(root, candiates=["ramen"]),
         r"queries\.jsonl: line 2: unknown field\(s\) candiates",
+    ),
+    "not an object": (
+        lambda root: _replace_line(root / "users.jsonl", 2, '["bob"]'),
+        r"users\.jsonl: line 2: expected an object with id, split, history, liked, liked_weights, got list",
+    ),
+    "blank id": (lambda root: _edit_query(root, id=" "), r"queries\.jsonl: line 2: id must be non-empty text"),
+    "unknown split": (
+        lambda root: _edit_user(root, split="dev"),
+        r"users\.jsonl: line 2: split must be one of 'train', 'val' or 'test', got 'dev'",
+    ),
+    "weight not a number": (
+        lambda root: _edit_user(root, liked=["cat"], liked_weights=[True]),
+        r"users\.jsonl: line 2: liked_weights\[0\] must be a number, got bool",
+    ),
+    "weights without aspects": (
+        lambda root: _edit_user(root, liked_weights=[0.5]),
+        r"users\.jsonl: line 2: liked_weights has 1 entries for 0 liked aspects",
+    ),
+    "one candidate": (
+        lambda root: _edit_query(root, candidates=["sushi"], ground_truth=["sushi"]),
+        r"queries\.jsonl: line 2: candidates needs at least 2 entries, got 1",
     ),
     "wrong format": (
         lambda root: (root / "benchmark.json").write_text('{"format": "visuallens-benchmark", "version": 2}'),

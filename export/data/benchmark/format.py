@@ -93,16 +93,76 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar, get_args
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticKnownError
+
+from engine.record_validation import Record, parse
 
 FORMAT = "visuallens-benchmark"
 VERSION = 1
-SPLITS = ("train", "val", "test")
+Split = Literal["train", "val", "test"]
+SPLITS: tuple[str, ...] = get_args(Split)
 META_FILE, ITEMS_FILE, USERS_FILE, QUERIES_FILE = "benchmark.json", "items.jsonl", "users.jsonl", "queries.jsonl"
 
 
 class BenchmarkFormatError(ValueError):
     """A benchmark folder that cannot be used; the message names the file and line."""
+
+
+def _not_blank(value: str) -> str:
+    """Text kept as written, but not blank (reported as empty text)."""
+    if not value.strip():
+        raise PydanticKnownError("string_too_short", {"min_length": 1})
+    return value
+
+
+_Text = Annotated[str, AfterValidator(_not_blank)]
+_Entries = list[Annotated[str, Field(min_length=1)]]  # ids, tags, paths: a JSON array of non-empty strings
+
+
+class _Line(Record):
+    """A line of a `.jsonl` file as written: JSON types as they are, no conversions."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class _ItemLine(_Line):
+    """A line of items.jsonl."""
+
+    id: _Text
+    name: _Text
+    category: _Text
+    image: _Text
+    tags: _Entries = []
+    description: _Text = ""
+
+
+class _UserLine(_Line):
+    """A line of users.jsonl."""
+
+    id: _Text
+    split: Split
+    history: Annotated[_Entries, Field(min_length=1)]
+    liked: _Entries = []
+    liked_weights: list[float] = []
+
+    @model_validator(mode="after")
+    def _weight_per_aspect(self) -> _UserLine:
+        if self.liked_weights and len(self.liked_weights) != len(self.liked):
+            raise ValueError(f"liked_weights has {len(self.liked_weights)} entries for {len(self.liked)} liked aspects")
+        return self
+
+
+class _QueryLine(_Line):
+    """A line of queries.jsonl; the ids it names are checked against the other files by `_query`."""
+
+    id: _Text
+    user_id: _Text
+    category: _Text
+    candidates: Annotated[_Entries, Field(min_length=2)]
+    ground_truth: Annotated[_Entries, Field(min_length=1)]
 
 
 @dataclass(frozen=True)
@@ -216,12 +276,13 @@ class _Reader:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise where.error(f"invalid JSON at column {exc.colno}: {exc.msg}") from None
-            if not isinstance(record, dict):
-                raise where.error(f"expected a JSON object, got {type(record).__name__}")
             count += 1
             yield where, build(record, where)
         if not count:
             raise BenchmarkFormatError(f"{self.path}: no entries")
+
+
+_L = TypeVar("_L", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -234,27 +295,9 @@ class _Where:
     def error(self, message: str) -> BenchmarkFormatError:
         return BenchmarkFormatError(f"{self.reader.path}: line {self.line}: {message}")
 
-    def fields(self, record: dict, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
-        unknown = sorted(set(record) - set(required) - set(optional))
-        if unknown:
-            raise self.error(f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(required + optional)}")
-        missing = [name for name in required if name not in record]
-        if missing:
-            raise self.error(f"missing {', '.join(missing)}")
-
-    def text(self, record: dict, name: str) -> str:
-        value = record[name]
-        if not isinstance(value, str) or not value.strip():
-            raise self.error(f"{name} must be non-empty text, got {value!r}")
-        return value
-
-    def texts(self, record: dict, name: str, allow_empty: bool = True) -> tuple[str, ...]:
-        value = record.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(entry, str) and entry for entry in value):
-            raise self.error(f"{name} must be a list of non-empty texts")
-        if not value and not allow_empty:
-            raise self.error(f"{name} is empty")
-        return tuple(value)
+    def parse(self, model: type[_L], record: Any) -> _L:
+        """`record` validated as `model`, or an error naming this line."""
+        return parse(model, record, self.error)
 
     def file(self, value: str, what: str) -> Path:
         path = self.reader.file(value)
@@ -290,16 +333,15 @@ def _index(records: Iterator[tuple[_Where, Any]]) -> dict[str, Any]:
     return found
 
 
-def _item(record: dict, where: _Where) -> BenchItem:
-    where.fields(record, ("id", "name", "category", "image"), ("tags", "description"))
-    item_id = where.text(record, "id")
+def _item(record: Any, where: _Where) -> BenchItem:
+    line = where.parse(_ItemLine, record)
     return BenchItem(
-        id=item_id,
-        name=where.text(record, "name"),
-        category=where.text(record, "category"),
-        image=where.file(where.text(record, "image"), f"image of item {item_id!r}"),
-        tags=where.texts(record, "tags"),
-        description=where.text(record, "description") if "description" in record else "",
+        id=line.id,
+        name=line.name,
+        category=line.category,
+        image=where.file(line.image, f"image of item {line.id!r}"),
+        tags=tuple(line.tags),
+        description=line.description,
     )
 
 
@@ -318,36 +360,22 @@ def _users(reader: _Reader) -> dict[str, BenchUser]:
     return users
 
 
-def _user(record: dict, where: _Where) -> BenchUser:
-    where.fields(record, ("id", "split", "history"), ("liked", "liked_weights"))
-    user_id, split = where.text(record, "id"), where.text(record, "split")
-    if split not in SPLITS:
-        raise where.error(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-    history = where.texts(record, "history", allow_empty=False)
-    liked = where.texts(record, "liked")
-    weights = record.get("liked_weights", [])
-    if not isinstance(weights, list) or not all(isinstance(w, (int, float)) and not isinstance(w, bool) for w in weights):
-        raise where.error("liked_weights must be a list of numbers")
-    if weights and len(weights) != len(liked):
-        raise where.error(f"liked_weights has {len(weights)} entries for {len(liked)} liked aspects")
+def _user(record: Any, where: _Where) -> BenchUser:
+    line = where.parse(_UserLine, record)
     return BenchUser(
-        id=user_id,
-        split=split,
-        history=tuple(where.file(photo, f"photo of user {user_id!r}") for photo in history),
-        liked=liked,
-        liked_weights=tuple(float(w) for w in weights),
+        id=line.id,
+        split=line.split,
+        history=tuple(where.file(photo, f"photo of user {line.id!r}") for photo in line.history),
+        liked=tuple(line.liked),
+        liked_weights=tuple(line.liked_weights),
     )
 
 
-def _query(record: dict, where: _Where, items: dict[str, BenchItem], users: dict[str, BenchUser]) -> BenchQuery:
-    where.fields(record, ("id", "user_id", "category", "candidates", "ground_truth"))
-    query_id, user_id = where.text(record, "id"), where.text(record, "user_id")
-    if user_id not in users:
-        raise where.error(f"query {query_id!r}: unknown user {user_id!r}")
-    candidates = where.texts(record, "candidates")
-    ground_truth = where.texts(record, "ground_truth", allow_empty=False)
-    if len(candidates) < 2:
-        raise where.error(f"query {query_id!r}: needs at least 2 candidates, got {len(candidates)}")
+def _query(record: Any, where: _Where, items: dict[str, BenchItem], users: dict[str, BenchUser]) -> BenchQuery:
+    line = where.parse(_QueryLine, record)
+    query_id, candidates, ground_truth = line.id, tuple(line.candidates), tuple(line.ground_truth)
+    if line.user_id not in users:
+        raise where.error(f"query {query_id!r}: unknown user {line.user_id!r}")
     unknown = [item for item in candidates if item not in items]
     if unknown:
         raise where.error(f"query {query_id!r}: unknown item id(s) {', '.join(map(repr, unknown[:5]))}")
@@ -359,7 +387,7 @@ def _query(record: dict, where: _Where, items: dict[str, BenchItem], users: dict
         raise where.error(f"query {query_id!r}: ground truth {', '.join(map(repr, outside))} not among the candidates")
     if len(set(ground_truth)) != len(ground_truth):
         raise where.error(f"query {query_id!r}: repeated ground truth")
-    return BenchQuery(query_id, user_id, where.text(record, "category"), candidates, ground_truth)
+    return BenchQuery(query_id, line.user_id, line.category, candidates, ground_truth)
 
 
 def _relative(path: Path, root: Path) -> str:
