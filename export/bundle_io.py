@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import platform
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +14,7 @@ from rich.progress import Progress
 
 import engine
 from engine.models.bundle import MANIFEST, sha256_file
+from engine.staged_folder import staged_folder
 
 
 class BundleExistsError(FileExistsError):
@@ -24,37 +23,18 @@ class BundleExistsError(FileExistsError):
 
 @contextmanager
 def staged_bundle(out: Path, force: bool, prefix: str) -> Iterator[tuple[Path, Path]]:
-    """Yield (`out.partial`, a scratch dir); on success move the partial folder to `out` atomically.
+    """Yield (the folder to build the bundle in, a scratch dir); on success the folder becomes `out` in one rename.
 
-    A killed build leaves only `out.partial` (removed by the next build), never a half bundle at `out`.
+    It is staged beside `out` by `engine.staged_folder`: a killed build leaves only a hidden staging folder (removed
+    by the next build), never a half bundle at `out`; an old bundle is replaced (only with `force`) once the new one
+    is complete.
     """
     out = Path(out)
     if out.exists() and not force:
         raise BundleExistsError(f"{out}: already exists; pass --force to replace it")
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        with tempfile.TemporaryDirectory(prefix=prefix) as work:
-            yield partial, Path(work)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    _move_into_place(partial, out)
-
-
-def _move_into_place(partial: Path, out: Path) -> None:
-    if not out.exists():
-        os.replace(partial, out)
-        return
-    old = out.with_name(out.name + ".replaced")
-    shutil.rmtree(old, ignore_errors=True)
-    os.replace(out, old)
-    os.replace(partial, out)
-    if old.is_dir():
-        shutil.rmtree(old)
-    else:
-        old.unlink()
+    with staged_folder(out, replace=force) as folder, tempfile.TemporaryDirectory(prefix=prefix) as work:
+        folder.mkdir()
+        yield folder, Path(work)
 
 
 @contextmanager

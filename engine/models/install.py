@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import stat
 import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
@@ -27,6 +24,7 @@ from typing import Any, TypeVar
 from engine.home import Home
 from engine.models.bundle import MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES, Bundle, BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.staged_folder import remove_folder, staged_folder
 
 LITE = "lite"
 LITE_HOWTO = (
@@ -96,21 +94,22 @@ def install_bundle(source: str | Path, bundles_dir: Path, name: str, force: bool
     _check_free(target, force)
     if source.is_dir() and source.resolve() == target.resolve():
         raise InstallError(f"{source}: this is the installed bundle {name!r} itself")
-    with _staging(target) as stage:
-        unpacked = stage / "bundle"
+    with staged_folder(target, replace=force) as folder:
+        unpacked = folder.parent / "unpacked"  # the staging folder's scratch space
         try:
             if source.is_dir():
-                _copy_folder(source, unpacked)
+                _copy_folder(source, folder)
             else:
                 _unpack(source, unpacked)
         except OSError as exc:
             raise InstallError(f"{target}: cannot install ({exc})") from exc
-        folder = unpacked if source.is_dir() else _bundle_root(source, unpacked)
+        root = folder if source.is_dir() else _bundle_root(source, unpacked)
         try:
-            _verify(folder)
+            _verify(root)
         except BundleError as exc:
-            raise BundleError(_as_in_source(str(exc), source, unpacked, folder)) from None
-        _place(folder, target)
+            raise BundleError(_as_in_source(str(exc), source, unpacked, root)) from None
+        if root != folder:
+            os.replace(root, folder)
     return load_bundle(target, verify_checksums=False)
 
 
@@ -123,15 +122,13 @@ def build_lite(bundles_dir: Path, force: bool = False, quiet: bool = False) -> B
     missing = [name for name in EXPORT_PACKAGES if importlib.util.find_spec(name) is None]
     if missing:
         raise InstallError(f"{LITE_HOWTO} ({missing[0]} is not installed here)")
-    with _staging(target) as stage:
-        built = stage / LITE
+    with staged_folder(target, replace=force) as built:
         done = subprocess.run(lite_build_command(built), stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL if quiet else 2)  # its progress on our stderr
         if done.returncode != 0:
             raise InstallError(f"building the lite bundle failed (`visuallens-export bundle lite` exit "
                                f"{done.returncode}; its messages are above)")
         _verify(built)
-        _place(built, target)
     return load_bundle(target, verify_checksums=False)
 
 
@@ -150,12 +147,7 @@ def remove_bundle(home: Home, name: str, force: bool = False) -> Path:
         raise InstallError(
             f"{target}: {name!r} is the active bundle of {home.root}; choose another one first or pass --force"
         )
-    if target.is_symlink():
-        target.unlink()
-    else:
-        trash = Path(tempfile.mkdtemp(prefix=f".{name}.removing-", dir=target.parent))
-        os.replace(target, trash / name)  # gone from its name at once, even if deleting the files takes a while
-        shutil.rmtree(trash)
+    remove_folder(target)  # gone from its name at once, even if deleting the files takes a while
     return target
 
 
@@ -184,30 +176,6 @@ def _check_name(name: str) -> None:
 def _check_free(target: Path, force: bool) -> None:
     if (target.exists() or target.is_symlink()) and not force:
         raise InstallError(f"{target}: bundle {target.name!r} is already installed; pass --force to replace it")
-
-
-@contextmanager
-def _staging(target: Path) -> Iterator[Path]:
-    """A hidden scratch folder beside `target` (same file system, so the final rename is atomic), always removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.installing-", dir=target.parent))
-    try:
-        yield stage
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
-def _place(folder: Path, target: Path) -> None:
-    """Rename a verified folder to `target`, replacing an old bundle only after the new one is in the same dir."""
-    if not (target.exists() or target.is_symlink()):
-        os.replace(folder, target)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.replaced-", dir=target.parent))
-    os.replace(target, old / target.name)
-    os.replace(folder, target)
-    if (old / target.name).is_symlink():
-        (old / target.name).unlink()
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def _copy_folder(source: Path, dest: Path) -> None:

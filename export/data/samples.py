@@ -1,7 +1,7 @@
 """Sample data built from registry packages: a stand-in photo library and the emoji candidate catalog.
 
-Both builders are cached: they build into a hidden staging folder next to `out_dir`, move it into
-place when complete and leave a `.complete` marker, so calling them again returns at once.
+Both builders are cached: they build into a hidden staging folder next to `out_dir` (`engine.staged_folder`), move
+it into place when complete and leave a `.complete` marker, so calling them again returns at once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from PIL import ExifTags, Image
 from pillow_heif import register_heif_opener
 
 from engine.catalog.emoji import import_emoji_catalog
+from engine.staged_folder import staged_folder
 from export.data.registry import debian_package, npm_package
 
 register_heif_opener()
@@ -244,15 +245,9 @@ def publish(out_dir: Path, params: dict, build: Callable[[Path], None]) -> None:
         return
     if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
         raise SampleBuildError(f"{out_dir}: exists and is not an empty folder")
-    stage = out_dir.with_name(f".{out_dir.name}.partial")
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
-    try:
+    with staged_folder(out_dir) as stage:
+        stage.mkdir()
         build(stage)
         (stage / MARKER).write_text(json.dumps(params) + "\n", encoding="utf-8")
-        if out_dir.exists():
-            out_dir.rmdir()
-        stage.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+        if out_dir.is_dir():
+            out_dir.rmdir()  # empty, as checked above; one filled meanwhile is refused here, never replaced

@@ -61,7 +61,7 @@ def embed_text(lite_bundle: Path, texts: list[str]) -> np.ndarray:
 
 def test_bundle_holds_exactly_the_contract_files(lite_bundle: Path) -> None:
     assert {p.name for p in lite_bundle.iterdir()} == BUNDLE_FILES | {"manifest.json"}
-    assert not lite_bundle.with_name(lite_bundle.name + ".partial").exists()
+    assert not list(lite_bundle.parent.glob(f".{lite_bundle.name}.staging-*"))  # the build left no staging folder
 
 
 def test_manifest_describes_the_bundle(manifest: dict) -> None:
@@ -180,7 +180,7 @@ def test_existing_bundle_is_not_overwritten_without_force(tmp_path: Path) -> Non
     with pytest.raises(BundleExistsError, match="--force"):
         build_lite_bundle(target)
     assert (target / "manifest.json").read_text() == "{}"
-    assert not (tmp_path / "lite.partial").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["lite"]  # and nothing was staged beside it
 
     result = CliRunner().invoke(app, ["bundle", "lite", "--out", str(target)])
     assert result.exit_code == 1

@@ -9,7 +9,7 @@ from PIL import Image, ImageOps
 from typer.testing import CliRunner
 
 from export.data.cli import app
-from export.data.samples import SampleBuildError, build_sample_photos
+from export.data.samples import MARKER, SampleBuildError, build_sample_photos, publish
 
 pytestmark = pytest.mark.slow  # not in `./run test fast`
 
@@ -21,6 +21,25 @@ def test_a_folder_that_is_not_a_sample_folder_is_left_alone(tmp_path):
     with pytest.raises(SampleBuildError, match=f"{tmp_path}: exists and is not an empty folder"):
         build_sample_photos(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["mine.jpg"]
+
+
+def test_publish_moves_a_complete_build_into_place_or_nothing(tmp_path):
+    def failing(stage):
+        (stage / "half.txt").write_text("half")
+        raise RuntimeError("registry down")
+
+    out = tmp_path / "samples"
+    out.mkdir()  # an empty folder is taken over
+    with pytest.raises(RuntimeError, match="registry down"):
+        publish(out, {"n": 1}, failing)
+    assert [p.name for p in tmp_path.iterdir()] == ["samples"] and not any(out.iterdir())
+
+    built = []
+    publish(out, {"n": 1}, lambda stage: built.append((stage / "done.txt").write_text("done")))
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "done.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["samples"]  # no staging folder left beside it
+    publish(out, {"n": 1}, lambda stage: built.append(1))  # cached: not built again
+    assert len(built) == 1
 
 
 def test_cli_reports_errors_in_one_line(tmp_path):
