@@ -22,7 +22,7 @@ def bundle_summary(home: Home, name: str) -> str:
         bundle = load_bundle(home.bundle_path(name), verify_checksums=False)
     except BundleError as exc:
         return f"not usable: {exc}"
-    ranker = "trained ranker" if "ranker" in bundle.manifest else "zero-shot ranking"
+    ranker = "trained ranker" if bundle.manifest.ranker is not None else "zero-shot ranking"
     return f"{bundle.name} {bundle.version}, {bundle.embedding_dim}-d, {ranker}"
 
 

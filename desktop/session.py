@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.api import VisualLens, is_initialised
 from engine.home import Home, Settings
+
+MODEL_IDLE_SECONDS = 300  # models unused this long give their memory back (~150 MB for lite); the next use reopens
+IDLE_CHECK_MS = 60_000
 
 
 class LockedError(RuntimeError):
@@ -24,6 +27,9 @@ class Session(QObject):
         super().__init__()
         self.home = home
         self._lens: VisualLens | None = None
+        self._idle_check = QTimer(self)
+        self._idle_check.setInterval(IDLE_CHECK_MS)
+        self._idle_check.timeout.connect(self.release_idle_models)
 
     @property
     def initialised(self) -> bool:
@@ -42,7 +48,12 @@ class Session(QObject):
     def attach(self, lens: VisualLens) -> None:
         """Take an unlocked profile (opened in a worker) and tell the views."""
         self._lens = lens
+        self._idle_check.start()
         self.unlocked.emit()
+
+    def release_idle_models(self) -> list[str]:
+        """Let models unused for `MODEL_IDLE_SECONDS` release their sessions (calls in flight keep theirs)."""
+        return [] if self._lens is None else self._lens.release_idle_models(MODEL_IDLE_SECONDS)
 
     def apply_settings(self, settings: Settings) -> None:
         """Serve the same store with new settings; photos must be re-indexed when the bundle changed."""
@@ -55,6 +66,7 @@ class Session(QObject):
         self.wiped.emit()
 
     def close(self) -> None:
+        self._idle_check.stop()
         if self._lens is not None:
             self._lens.close()
             self._lens = None

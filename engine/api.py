@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from engine.home import Home, Settings
 from engine.library.scan import check_named, check_photo_location, is_excluded, is_within, normalise
 from engine.models.bundle import Bundle, BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.models.inference_model import InferenceModel
 from engine.profile.describers import load_describer
 from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
@@ -27,6 +30,7 @@ from engine.recommend.recommender import TRAINED, ZERO_SHOT, Recommendation, Rec
 from engine.recommend.retrieval import top_w
 
 PASSPHRASE_ENV = "VISUALLENS_PASSPHRASE"
+Model = TypeVar("Model", ImageEncoder, TextEncoder, OnnxRanker)
 
 
 class NotInitialisedError(Exception):
@@ -92,8 +96,11 @@ class VisualLens:
         self.settings = settings
         self._matrix: tuple[np.ndarray, list[str], np.ndarray] | None = None
         self._matrix_version = -1
+        self._models: dict[str, InferenceModel] = {}
+        self._models_lock = threading.Lock()
 
     def close(self) -> None:
+        self.close_models()
         self.store.close()
 
     def __enter__(self) -> VisualLens:
@@ -113,19 +120,40 @@ class VisualLens:
             )
         return load_bundle(path)
 
-    @cached_property
+    @property
     def image_encoder(self) -> ImageEncoder:
-        return ImageEncoder(self.bundle, self.settings.provider, self.settings.threads)
+        return self._model(ImageEncoder)
 
-    @cached_property
+    @property
     def text_encoder(self) -> TextEncoder:
-        return TextEncoder(self.bundle, self.settings.provider, self.settings.threads)
+        return self._model(TextEncoder)
 
     @cached_property
     def recommender(self) -> Recommender:
-        ranker = OnnxRanker(self.bundle, self.settings.provider, self.settings.threads) if OnnxRanker.available(self.bundle) else None
+        ranker = self._model(OnnxRanker) if OnnxRanker.available(self.bundle) else None
         embedder = CandidateEmbedder(self.image_encoder, self.text_encoder)
-        return Recommender(embedder, self.text_encoder, ranker, evidence_similarity=self.bundle.evidence_similarity)
+        return Recommender(embedder, self.text_encoder, ranker, evidence_similarity=self.bundle.manifest.image_encoder.evidence_similarity)
+
+    def _model(self, kind: type[Model]) -> Model:
+        """The bundle's model of `kind`, opened on first use (once, under a lock, whichever thread asks first)."""
+        with self._models_lock:
+            if kind.__name__ not in self._models:
+                self._models[kind.__name__] = kind(self.bundle, self.settings.provider, self.settings.threads)
+            return cast(Model, self._models[kind.__name__])
+
+    def release_idle_models(self, idle_seconds: float) -> list[str]:
+        """Let the models no call used for `idle_seconds` release their sessions and threads (a long-running app
+        gives the memory back; the next call opens them again); the names of those released."""
+        with self._models_lock:
+            models = dict(self._models)
+        return [name for name, model in models.items() if model.unload_if_idle(idle_seconds)]
+
+    def close_models(self) -> None:
+        """Release every opened model's sessions and threads."""
+        with self._models_lock:
+            models = list(self._models.values())
+        for model in models:
+            model.close()
 
     def warm_up(self) -> None:
         """Load the models and the library matrix now, so the first query answers fast (and failures show early)."""
@@ -191,8 +219,11 @@ class VisualLens:
         if not folders:
             return IndexReport()
         describer = load_describer(self.bundle, self.settings.provider, threads=1)  # one per indexer lane
-        indexer = Indexer(self.store, self.image_encoder, describer, self.text_encoder)
-        report = indexer.run(folders, progress=progress, should_stop=should_stop)
+        try:
+            indexer = Indexer(self.store, self.image_encoder, describer, self.text_encoder)
+            report = indexer.run(folders, progress=progress, should_stop=should_stop)
+        finally:
+            describer.close()
         self._matrix = None
         return report
 
@@ -259,6 +290,7 @@ class VisualLens:
     def with_settings(self, settings: Settings) -> VisualLens:
         """The same unlocked store served with other settings (bundle, provider, threads); saves them."""
         self.home.save_settings(settings)
+        self.close_models()
         return VisualLens(self.home, self.store, settings)
 
     def check_integrity(self) -> None:
@@ -284,7 +316,7 @@ class VisualLens:
         try:
             info["bundle_version"] = self.bundle.version
             info["reencode_pending"] = self.store.count_stale(self.bundle.identity)
-            info["bundle_parity"] = self.bundle.manifest.get("parity", {})
+            info["bundle_parity"] = self.bundle.manifest.parity
             info["execution_provider"] = self.image_encoder.provider
             info["scorer"] = TRAINED if OnnxRanker.available(self.bundle) else ZERO_SHOT
             info["ranker"] = ranker_summary(self.bundle)

@@ -49,12 +49,12 @@ def describe(model: type[BaseModel], invalid: ValidationError) -> str:
 def _phrase(model: type[BaseModel], error: ErrorDetails, like_it: list[ErrorDetails]) -> str:
     """What is wrong, naming the field; `like_it` are the errors of the same kind beside it (listed together)."""
     kind, loc, ctx = error["type"], tuple(error["loc"]), error.get("ctx", {})
-    field, got = _path(loc), type(error["input"]).__name__
+    field, got = field_path(loc), type(error["input"]).__name__
     if kind == "extra_forbidden":
         unknown = ", ".join(sorted(str(e["loc"][-1]) for e in like_it))
         return _at(loc[:-1], f"unknown field(s) {unknown}; allowed: {_fields(model, loc[:-1])}")
     if kind == "missing":
-        return f"missing {', '.join(_path(e['loc']) for e in like_it)}"
+        return f"missing {', '.join(field_path(e['loc']) for e in like_it)}"
     if kind in ("model_type", "dict_type"):
         return _at(loc, f"expected an object with {_fields(model, loc)}, got {got}")
     if kind in _TYPE_PHRASES:
@@ -70,10 +70,10 @@ def _phrase(model: type[BaseModel], error: ErrorDetails, like_it: list[ErrorDeta
 
 def _at(loc: tuple[int | str, ...], message: str) -> str:
     """`message` about the record at `loc`, or about the whole record."""
-    return f"{_path(loc)}: {message}" if loc else message
+    return f"{field_path(loc)}: {message}" if loc else message
 
 
-def _path(loc: Sequence[int | str]) -> str:
+def field_path(loc: Sequence[int | str]) -> str:
     """pydantic's location ("candidates", 0, "image") as the record writes it: candidates[0].image."""
     path = ""
     for part in loc:

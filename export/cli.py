@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from engine.models.bundle import load_bundle
 from export.bundle_io import BundleExistsError
 from export.data.cli import app as samples_app
 from export.data.registry import AssetFetchError
@@ -72,18 +73,18 @@ def bundle_clip(
 
 
 def _print_summary(folder: Path) -> None:
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = load_bundle(folder, verify_checksums=False).manifest
     size_mb = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 1e6
-    console.print(f"[green]bundle[/green] {folder} ({size_mb:.1f} MB), version {manifest['version']}")
-    bridge = manifest["image_encoder"].get("bridge")
+    console.print(f"[green]bundle[/green] {folder} ({size_mb:.1f} MB), version {manifest.version}")
+    bridge = manifest.image_encoder.bridge
     if bridge and "evaluation" in bridge:
         held_out = bridge["evaluation"]["held_out"]
         console.print(f"bridge: trained/label mix {bridge['mix']}; on the held-out {bridge['evaluation']['held_out_source']} "
                       "photos, text->image R@1 " + ", ".join(f"{name} {100 * s['recall_at_1_photo']:.1f}" for name, s in held_out.items()))
-    ranker = manifest.get("ranker")
-    console.print(ranker["summary"] + "; validation " + ", ".join(f"{k} {100 * v:.1f}" for k, v in ranker["metrics"]["val"].items())
+    ranker = manifest.ranker
+    console.print(ranker.summary + "; validation " + ", ".join(f"{k} {100 * v:.1f}" for k, v in ranker.metrics["val"].items())
                   if ranker else "no ranker: the zero-shot scorer serves")
-    for part, figures in manifest["parity"].items():
+    for part, figures in manifest.parity.items():
         shown = ", ".join(f"{k} {v:.3g}" for k, v in figures.items() if isinstance(v, (int, float)))
         console.print(f"parity {part}: {shown}")
 

@@ -14,9 +14,10 @@ from typing import Any, cast
 import numpy as np
 from tokenizers import Tokenizer
 
-from engine.imaging.preprocess import PreprocessSpec
-from engine.models.bundle import VISUAL_OUTPUT, Bundle, BundleError
-from engine.models.sessions import CUDA, active_provider, cpu_cores, open_session
+from engine.models.bundle import Bundle, BundleError
+from engine.models.inference_model import InferenceModel
+from engine.models.manifest import VISUAL_OUTPUT, ModelIO
+from engine.models.sessions import CUDA, ModelSession, active_provider, cpu_cores, open_session
 
 MEMO_SIZE = 20_000
 PROBE_ROWS = 2  # the probe runs at load feed two rows: a model with a fixed batch of one fails there, not in `index`
@@ -45,7 +46,7 @@ class ImageBatchOutput:
         return cls(**{f.name: _concatenated([getattr(p, f.name) for p in parts]) for f in fields(cls)})  # type: ignore[arg-type]
 
 
-class ImageEncoder:
+class ImageEncoder(InferenceModel["_ImageSession"]):
     """Runs `image_encoder.onnx` on preprocessed NCHW float32 batches.
 
     The session has one intra-op thread; on the CPU `lanes` runs (one per core, or `threads`) go side by side on
@@ -55,22 +56,14 @@ class ImageEncoder:
     """
 
     def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
-        section = bundle.section("image_encoder")
-        self.spec = PreprocessSpec.from_manifest(section["preprocess"])
-        path = bundle.file(section["file"])
-        self.session = open_session(path, section, provider, threads=1)
-        self._input = section["inputs"][0]["name"]
-        self._outputs = [o.name for o in self.session.get_outputs()]
-        _check_visual_declared(path, section, self._outputs)
-        _check_image_input(path, self.session.get_inputs(), self._input, self.spec.image_size)
-        self._bundle = bundle
+        super().__init__()
+        self._bundle, self._requested = bundle, provider
+        self.spec = bundle.manifest.image_encoder.preprocess
         self.visual_dim = bundle.visual_dim  # width of `ImageBatchOutput.visual_or_embeddings()`
-        self.provider = active_provider(self.session)
-        gpu = self.provider == CUDA
         self.lanes = max(1, threads or cpu_cores())
-        self.batch_size = GPU_BATCH if gpu else CPU_BATCH
-        self._split = not gpu
-        self._probe(path, bundle.embedding_dim)
+        self.provider = ""  # the provider serving the session, once open
+        self.batch_size = CPU_BATCH
+        self.load()
 
     @cached_property
     def identity(self) -> str:
@@ -79,14 +72,56 @@ class ImageEncoder:
 
     def encode(self, batch: np.ndarray) -> ImageBatchOutput:
         """Encode a batch, split across the lanes (in order)."""
-        if not self._split or self.lanes == 1 or len(batch) < 2:
-            return self.encode_lane(batch)
-        chunks = np.array_split(batch, min(self.lanes, len(batch)))
-        return ImageBatchOutput.concatenate(list(self._lane_pool.map(self.encode_lane, chunks)))
+        with self._running() as state:
+            if state.pool is None or len(batch) < 2:
+                return state.run(batch)
+            chunks = np.array_split(batch, min(self.lanes, len(batch)))
+            return ImageBatchOutput.concatenate(list(state.pool.map(state.run, chunks)))
 
     def encode_lane(self, batch: np.ndarray) -> ImageBatchOutput:
         """One run on the calling thread: for callers that run their own lanes (the indexer)."""
-        results = dict(zip(self._outputs, self.session.run(None, {self._input: batch.astype(np.float32, copy=False)})))
+        with self._running() as state:
+            return state.run(batch)
+
+    def _load(self) -> _ImageSession:
+        section = self._bundle.manifest.image_encoder
+        path = self._bundle.file(section.file)
+        session = open_session(path, section, self._requested, threads=1)
+        outputs = [o.name for o in session.get_outputs()]
+        _check_visual_declared(path, section, outputs)
+        _check_image_input(path, session.get_inputs(), section.inputs[0].name, self.spec.image_size)
+        self.provider = active_provider(session)
+        gpu = self.provider == CUDA
+        self.batch_size = GPU_BATCH if gpu else CPU_BATCH
+        pool = None if gpu or self.lanes == 1 else self._pool(self.lanes, "encode-lane")
+        state = _ImageSession(session, section.inputs[0].name, outputs, pool)
+        self._probe(path, state)
+        return state
+
+    def _probe(self, path: Path, state: _ImageSession) -> None:
+        """One run on two blank pictures when the encoder opens (milliseconds for lite, a few tenths of a second
+        for a ViT): a model that cannot run here, or whose vectors are not as wide as the manifest says, is refused
+        now rather than in the middle of indexing."""
+        size = self.spec.image_size
+        out = state.run(np.zeros((PROBE_ROWS, 3, size, size), dtype=np.float32))
+        _check_rows(path, "embedding", out.embeddings, self._bundle.embedding_dim)
+        if out.visual is not None:
+            _check_rows(path, VISUAL_OUTPUT, out.visual, self.visual_dim)
+        if out.label_probs is not None:
+            _check_rows(path, "label_probs", out.label_probs, None)
+
+
+@dataclass(frozen=True)
+class _ImageSession:
+    """An open image encoder: its session, input and output names, and (CPU, several lanes) its lane pool."""
+
+    session: ModelSession
+    input: str
+    outputs: list[str]
+    pool: ThreadPoolExecutor | None
+
+    def run(self, batch: np.ndarray) -> ImageBatchOutput:
+        results = dict(zip(self.outputs, self.session.run(None, {self.input: batch.astype(np.float32, copy=False)})))
         visual = results.get(VISUAL_OUTPUT)
         return ImageBatchOutput(
             embeddings=_unit_rows(results["embedding"]),
@@ -94,24 +129,8 @@ class ImageEncoder:
             visual=None if visual is None else _unit_rows(visual),
         )
 
-    def _probe(self, path: Path, dim: int) -> None:
-        """One run on two blank pictures when the encoder opens (milliseconds for lite, a few tenths of a second
-        for a ViT): a model that cannot run here, or whose vectors are not as wide as the manifest says, is refused
-        now rather than in the middle of indexing."""
-        size = self.spec.image_size
-        out = self.encode_lane(np.zeros((PROBE_ROWS, 3, size, size), dtype=np.float32))
-        _check_rows(path, "embedding", out.embeddings, dim)
-        if out.visual is not None:
-            _check_rows(path, VISUAL_OUTPUT, out.visual, self.visual_dim)
-        if out.label_probs is not None:
-            _check_rows(path, "label_probs", out.label_probs, None)
 
-    @cached_property
-    def _lane_pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(self.lanes, thread_name_prefix="encode-lane")
-
-
-class TextEncoder:
+class TextEncoder(InferenceModel["_TextSession"]):
     """Tokenizes with the bundle's `tokenizer.json` and runs `text_encoder.onnx`; memoises repeated strings.
 
     Threaded like `ImageEncoder`: on the CPU the session has one intra-op thread and `encode` spreads its batches
@@ -120,31 +139,29 @@ class TextEncoder:
     """
 
     def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
-        section = bundle.section("text_encoder")
+        super().__init__()
+        self._bundle, self._requested = bundle, provider
         self.tokenizer = load_tokenizer(bundle)
-        path = bundle.file(section["file"])
-        self.session = open_session(path, section, provider, threads=1)
-        gpu = active_provider(self.session) == CUDA
-        self.lanes = 1 if gpu else max(1, threads or cpu_cores())
-        self.batch_size = GPU_BATCH if gpu else CPU_BATCH
         self.dim = bundle.embedding_dim
-        self._input_names = {i.name for i in self.session.get_inputs()}
-        _check_text_inputs(path, self.session.get_inputs(), self.tokenizer.padding["length"])
+        self.lanes = max(1, threads or cpu_cores())
+        self.batch_size = CPU_BATCH
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memo_lock = threading.Lock()
-        _check_rows(path, "embedding", self.encode_lane(list(PROBE_TEXTS)), self.dim)  # as the image encoder's probe
+        self.load()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-norm embeddings, one row per text, in order; batches go side by side on the lanes."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad little
-        size = min(self.batch_size, -(-len(texts) // self.lanes))
-        chunks = [[texts[i] for i in order[start : start + size]] for start in range(0, len(order), size)]
-        if self.lanes == 1 or len(chunks) == 1:
-            parts = [self.encode_lane(chunk) for chunk in chunks]
-        else:
-            parts = list(self._lane_pool.map(self.encode_lane, chunks))
+        with self._running() as state:
+            lanes = 1 if state.pool is None else self.lanes
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths pad little
+            size = min(self.batch_size, -(-len(texts) // lanes))
+            chunks = [[texts[i] for i in order[start : start + size]] for start in range(0, len(order), size)]
+            if state.pool is None or len(chunks) == 1:
+                parts = [state.run(chunk) for chunk in chunks]
+            else:
+                parts = list(state.pool.map(state.run, chunks))
         rows = np.empty((len(texts), self.dim), dtype=np.float32)
         rows[order] = np.concatenate(parts)
         return rows
@@ -153,13 +170,8 @@ class TextEncoder:
         """One run on the calling thread (for callers that run their own lanes, the indexer's)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self.tokenizer.encode_batch(texts)
-        feeds = {
-            "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
-        }
-        feeds = {name: value for name, value in feeds.items() if name in self._input_names}
-        return _unit_rows(self.session.run(["embedding"], feeds)[0])
+        with self._running() as state:
+            return state.run(texts)
 
     def encode_cached(self, texts: list[str], on_this_thread: bool = False) -> np.ndarray:
         """Like `encode`, but memoised per string (captions, aspect words and item names repeat); the misses are
@@ -182,32 +194,57 @@ class TextEncoder:
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode_cached([text])[0]
 
-    @cached_property
-    def _lane_pool(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(self.lanes, thread_name_prefix="text-lane")
+    def _load(self) -> _TextSession:
+        section = self._bundle.manifest.text_encoder
+        path = self._bundle.file(section.file)
+        session = open_session(path, section, self._requested, threads=1)
+        _check_text_inputs(path, session.get_inputs(), self.tokenizer.padding["length"])
+        gpu = active_provider(session) == CUDA
+        self.batch_size = GPU_BATCH if gpu else CPU_BATCH
+        pool = None if gpu or self.lanes == 1 else self._pool(self.lanes, "text-lane")
+        state = _TextSession(session, self.tokenizer, frozenset(i.name for i in session.get_inputs()), pool)
+        _check_rows(path, "embedding", state.run(list(PROBE_TEXTS)), self.dim)  # as the image encoder's probe
+        return state
+
+
+@dataclass(frozen=True)
+class _TextSession:
+    """An open text encoder: its session, tokenizer, the inputs it takes and (CPU, several lanes) its lane pool."""
+
+    session: ModelSession
+    tokenizer: Tokenizer
+    inputs: frozenset[str]
+    pool: ThreadPoolExecutor | None
+
+    def run(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        feeds = {
+            "input_ids": np.asarray([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.asarray([e.attention_mask for e in encodings], dtype=np.int64),
+        }
+        feeds = {name: value for name, value in feeds.items() if name in self.inputs}
+        return _unit_rows(self.session.run(["embedding"], feeds)[0])
 
 
 def load_tokenizer(bundle: Bundle) -> Tokenizer:
     """The text encoder's tokenizer, truncating and padding as the manifest says."""
-    section = bundle.section("text_encoder")
-    tokenizer_path = bundle.file(section.get("tokenizer", "tokenizer.json"))
+    section = bundle.manifest.text_encoder
+    tokenizer_path = bundle.file(section.tokenizer)
     try:
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
     except Exception as exc:  # tokenizers raises a bare Exception on bad files
         raise BundleError(f"{tokenizer_path}: cannot load tokenizer ({exc})") from exc
-    max_length = int(section.get("max_length", 128))
-    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer.enable_truncation(max_length=section.max_length)
     # `max_length` padding for towers with a fixed context (open_clip: 77 tokens, pad id 0); else the longest.
-    fixed = max_length if section.get("padding") == "max_length" else None
-    pad_id = section.get("pad_id", tokenizer.token_to_id("[PAD]") or 0)
-    tokenizer.enable_padding(pad_id=int(pad_id), length=fixed)
+    fixed = section.max_length if section.padding == "max_length" else None
+    pad_id = section.pad_id if section.pad_id is not None else tokenizer.token_to_id("[PAD]") or 0
+    tokenizer.enable_padding(pad_id=pad_id, length=fixed)
     return tokenizer
 
 
-def _check_visual_declared(path: Path, section: dict[str, Any], outputs: list[str]) -> None:
+def _check_visual_declared(path: Path, section: ModelIO, outputs: list[str]) -> None:
     """A `visual` output the manifest does not declare has an unchecked width (`Bundle.visual_dim` would be wrong)."""
-    declared = {o["name"] for o in section.get("outputs", [])}
-    if VISUAL_OUTPUT in outputs and VISUAL_OUTPUT not in declared:
+    if VISUAL_OUTPUT in outputs and section.output(VISUAL_OUTPUT) is None:
         raise BundleError(
             f"{path}: the model has a `{VISUAL_OUTPUT}` output the manifest does not declare (manifest mismatch)"
         )

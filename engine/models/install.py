@@ -75,7 +75,7 @@ def list_bundles(home: Home, verify_checksums: bool = False) -> list[InstalledBu
             found.append(InstalledBundle(path.name, path, None, folder_size(path), False, is_active, str(exc)))
             continue
         found.append(
-            InstalledBundle(path.name, path, bundle.version, folder_size(path), "ranker" in bundle.manifest, is_active)
+            InstalledBundle(path.name, path, bundle.version, folder_size(path), bundle.manifest.ranker is not None, is_active)
         )
     return found
 

@@ -13,6 +13,7 @@ from onnxruntime.capi import onnxruntime_pybind11_state as ort_errors
 from threadpoolctl import ThreadpoolController
 
 from engine.models.bundle import BundleError
+from engine.models.manifest import ModelIO, Tensor
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -83,16 +84,14 @@ def limit_blas_threads() -> None:
     ThreadpoolController().limit(limits=1, user_api="blas")
 
 
-def open_session(
-    path: Path, declared: dict[str, Any], provider: str = "auto", threads: int | None = None
-) -> ModelSession:
+def open_session(path: Path, declared: ModelIO, provider: str = "auto", threads: int | None = None) -> ModelSession:
     """Open an ONNX model and check its inputs/outputs against the manifest's declaration: every input the model
     takes is declared (the engine feeds only those), every declared input and output exists with the declared rank
     and fixed dimensions."""
     limit_blas_threads()
     try:
         # onnxruntime's NchwcTransformer crashes loading fp16 graphs on x86 CPUs (onnxruntime issue #28392).
-        disabled = ["NchwcTransformer"] if declared.get("precision") == "fp16" else None
+        disabled = ["NchwcTransformer"] if declared.precision == "fp16" else None
         session = ModelSession(
             path,
             sess_options=session_options(threads),
@@ -103,13 +102,13 @@ def open_session(
         raise
     except Exception as exc:  # onnxruntime raises its own exception types for bad models
         raise BundleError(f"{path}: ONNX Runtime cannot load it ({_first_line(exc)})") from exc
-    undeclared = sorted({i.name for i in session.get_inputs()} - {d["name"] for d in declared.get("inputs", [])})
+    undeclared = sorted({i.name for i in session.get_inputs()} - {d.name for d in declared.inputs})
     if undeclared:
         raise BundleError(
             f"{path}: the model takes inputs {undeclared} the manifest does not declare (manifest mismatch)"
         )
-    _check_io(path, "input", session.get_inputs(), declared.get("inputs", []))
-    _check_io(path, "output", session.get_outputs(), declared.get("outputs", []))
+    _check_io(path, "input", session.get_inputs(), declared.inputs)
+    _check_io(path, "output", session.get_outputs(), declared.outputs)
     return session
 
 
@@ -123,14 +122,14 @@ def active_provider(session: ort.InferenceSession) -> str:
     return session.get_providers()[0]
 
 
-def _check_io(path: Path, kind: str, actual: list[Any], declared: list[dict[str, Any]]) -> None:
+def _check_io(path: Path, kind: str, actual: list[Any], declared: list[Tensor]) -> None:
     by_name = {a.name: a for a in actual}
     for spec in declared:
-        got = by_name.get(spec["name"])
+        got = by_name.get(spec.name)
         if got is None:
-            raise BundleError(f"{path}: the model has no {kind} named {spec['name']!r} (manifest mismatch)")
-        if len(got.shape) != len(spec["shape"]):
-            raise BundleError(f"{path}: {kind} {spec['name']!r} has rank {len(got.shape)}, manifest says {spec['shape']}")
-        for have, want in zip(got.shape, spec["shape"]):
+            raise BundleError(f"{path}: the model has no {kind} named {spec.name!r} (manifest mismatch)")
+        if len(got.shape) != len(spec.shape):
+            raise BundleError(f"{path}: {kind} {spec.name!r} has rank {len(got.shape)}, manifest says {spec.shape}")
+        for have, want in zip(got.shape, spec.shape):
             if isinstance(want, int) and isinstance(have, int) and have != want:
-                raise BundleError(f"{path}: {kind} {spec['name']!r} has shape {got.shape}, manifest says {spec['shape']}")
+                raise BundleError(f"{path}: {kind} {spec.name!r} has shape {got.shape}, manifest says {spec.shape}")

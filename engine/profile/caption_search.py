@@ -17,34 +17,12 @@ import numpy as np
 import onnxruntime as ort
 
 from engine.models.bundle import BundleError
+from engine.models.manifest import GenerationSettings
 
 PAST_PREFIX = "past_key_values."
 PRESENT_PREFIX = "present."
 _KNOWN_INPUTS = {"input_ids", "encoder_hidden_states", "use_cache_branch"}
 _NEG = np.float32(-1e9)
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    """Manifest `generation`: special token ids and search width/length."""
-
-    decoder_start_token_id: int
-    eos_token_id: int
-    pad_token_id: int
-    max_new_tokens: int
-    num_beams: int = 1
-    length_penalty: float = 1.0
-
-    @classmethod
-    def from_manifest(cls, section: dict[str, Any]) -> GenerationSettings:
-        return cls(
-            decoder_start_token_id=int(section["decoder_start_token_id"]),
-            eos_token_id=int(section["eos_token_id"]),
-            pad_token_id=int(section["pad_token_id"]),
-            max_new_tokens=int(section["max_new_tokens"]),
-            num_beams=int(section.get("num_beams", 1)),
-            length_penalty=float(section.get("length_penalty", 1.0)),
-        )
 
 
 @dataclass(frozen=True)

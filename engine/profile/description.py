@@ -24,3 +24,6 @@ class Describer(Protocol):
     """Describes a batch of decoded photos; `encoded` is the image encoder's output for the same batch."""
 
     def describe_batch(self, images: Sequence[Image.Image], encoded: ImageBatchOutput) -> list[Description]: ...
+
+    def close(self) -> None:
+        """Release what the describer holds open (sessions, threads)."""

@@ -18,6 +18,7 @@ from PIL import Image
 
 from engine.models.bundle import Bundle, BundleError
 from engine.models.encoders import ImageBatchOutput
+from engine.models.manifest import VocabularySection
 from engine.profile.description import MAX_ASPECTS, MAX_CAPTION_WORDS, Description
 
 CLEAR_MARGIN = 0.08  # best name this much above the second: stated, not hedged
@@ -42,9 +43,12 @@ class VocabularyDescriber:
         self.kinds_per_photo = kinds_per_photo
 
     @classmethod
-    def from_bundle(cls, bundle: Bundle) -> VocabularyDescriber:
-        section = bundle.section("describer")
-        names_path, vectors_path = bundle.file(section["file"]), bundle.file(section["vectors"])
+    def from_bundle(cls, bundle: Bundle, provider: str = "auto", threads: int | None = None) -> VocabularyDescriber:
+        """The bundle's vocabulary (`provider` and `threads` are for describers that run a model: this one does not)."""
+        section = bundle.manifest.describer
+        if not isinstance(section, VocabularySection):
+            raise BundleError(f"{bundle.path / 'manifest.json'}: describer kind {section.kind!r} is not 'vocabulary'")
+        names_path, vectors_path = bundle.file(section.file), bundle.file(section.vectors)
         try:
             names = json.loads(names_path.read_text(encoding="utf-8"))
             vectors = np.load(vectors_path, allow_pickle=False).astype(np.float32)
@@ -57,6 +61,9 @@ class VocabularyDescriber:
 
     def describe_batch(self, images: Sequence[Image.Image], encoded: ImageBatchOutput) -> list[Description]:
         return [self.describe(vector) for vector in encoded.embeddings]
+
+    def close(self) -> None:
+        """Nothing to release: the vocabulary is arrays in memory."""
 
     def describe(self, embedding: np.ndarray) -> Description:
         thing_sims = self.vocabulary.thing_vectors @ embedding

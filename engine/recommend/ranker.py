@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.models.bundle import Bundle
-from engine.models.sessions import open_session
+from engine.models.bundle import Bundle, BundleError
+from engine.models.inference_model import InferenceModel
+from engine.models.sessions import ModelSession, open_session
 from engine.recommend.candidates import NEIGHBOURS, VIEWS, CandidateSet
 from engine.recommend.scorer import HistoryContext, ScoredCandidates, softmax, word_mass
 
@@ -106,7 +107,8 @@ def ranker_feeds(ctx: HistoryContext, category: np.ndarray, candidates: Candidat
 
 def ranker_summary(bundle: Bundle) -> str:
     """One line on what ranks for this bundle: its trained ranker's summary, or the zero-shot fallback."""
-    return bundle.manifest.get(MANIFEST_KEY, {}).get("summary", "zero-shot (the bundle has no ranker)")
+    ranker = bundle.manifest.ranker
+    return "zero-shot (the bundle has no ranker)" if ranker is None else ranker.summary
 
 
 @dataclass(frozen=True)
@@ -117,17 +119,24 @@ class RankerOutput:
     aspect_probs: np.ndarray  # [k] in `HistoryContext.aspect_words` order
 
 
-class OnnxRanker:
+class OnnxRanker(InferenceModel[ModelSession]):
     """The bundle's `ranker.onnx`, one session, batch of one query."""
 
     def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
-        section = bundle.section(MANIFEST_KEY)
-        self.session = open_session(bundle.file(section["file"]), section, provider, threads)
+        super().__init__()
+        self._bundle, self._requested, self._threads = bundle, provider, threads
+        self.load()
+
+    def _load(self) -> ModelSession:
+        section = self._bundle.manifest.ranker
+        if section is None:
+            raise BundleError(f"{self._bundle.path}: the bundle has no ranker")
+        return open_session(self._bundle.file(section.file), section, self._requested, self._threads)
 
     @staticmethod
     def available(bundle: Bundle) -> bool:
         """Whether the bundle ships a trained ranker."""
-        return MANIFEST_KEY in bundle.manifest
+        return bundle.manifest.ranker is not None
 
     def rank(self, ctx: HistoryContext, category: np.ndarray, candidates: CandidateSet) -> RankerOutput:
         """Score the candidates of one query (at least one photo) in a single ONNX call."""
@@ -139,7 +148,8 @@ class OnnxRanker:
                 aspect_prior=np.zeros(1, np.float32),
                 aspect_mask=np.zeros(1, np.float32),
             )
-        outputs = self.session.run(list(OUTPUTS), {name: value[None] for name, value in feeds.items()})
+        with self._running() as session:
+            outputs = session.run(list(OUTPUTS), {name: value[None] for name, value in feeds.items()})
         scores, aspect_logits, cell_weights, support = (out[0] for out in outputs)
         probs = 1.0 / (1.0 + np.exp(-aspect_logits[:k].astype(np.float64)))
         return RankerOutput(ScoredCandidates(scores, cell_weights, support[:, :k]), probs.astype(np.float32))

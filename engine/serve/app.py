@@ -12,6 +12,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp
 
 from engine import __version__
+from engine.record_validation import field_path
 from engine.serve.guards import BearerToken, BodySizeLimit, RateLimit
 from engine.serve.schema import ErrorField, ErrorResponse, RecommendRequest, RecommendResponse, StatusResponse
 from engine.serve.service import InputError, LensService
@@ -80,10 +81,7 @@ def _error(status: int, detail: str, errors: list[ErrorField] | None = None) -> 
 
 def _field(loc: tuple) -> str:
     """pydantic's location ("body", "candidates", 0, "image") as the client wrote it: candidates[0].image."""
-    name = ""
-    for part in loc[1:] if loc and loc[0] == "body" else loc:
-        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
-    return name
+    return field_path(loc[1:] if loc and loc[0] == "body" else loc)
 
 
 def _message(error: dict) -> str:

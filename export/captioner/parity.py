@@ -18,7 +18,7 @@ from PIL import Image
 from transformers import AutoModelForImageTextToText, GenerationConfig
 from transformers.image_processing_utils import BaseImageProcessor
 
-from engine.profile.caption_search import GenerationSettings
+from engine.models.manifest import CaptionerSection, GenerationSettings
 from engine.profile.captioner import CaptionDescriber
 from export.lite.sample_inputs import SAMPLE_PHOTOS
 
@@ -50,7 +50,7 @@ def parity_photos() -> dict[str, Image.Image]:
 
 def check_caption_parity(bundle_root: Path, section: dict, reference: ReferenceModels, quantized: bool) -> dict:
     """Compare on `PARITY_PHOTOS`; raise `CaptionParityError` on any token difference; return the numbers."""
-    describer = CaptionDescriber(bundle_root, section, provider="cpu")
+    describer = CaptionDescriber(bundle_root, CaptionerSection.model_validate(section), provider="cpu")
     photos = parity_photos()
     images = list(photos.values())
     ours = describer.pixel_values(images)

@@ -58,7 +58,8 @@ IMAGE_BACKBONE = LITE0
 
 
 def build_lite_bundle(out: Path, force: bool = False, progress: Progress | None = None, ranker: bool = True) -> Path:
-    """Build the bundle into `out.partial`, then move it to `out` (replacing an old one only with `force`).
+    """Build the bundle in a staging folder beside `out`, then move it to `out` (replacing an old one only with
+    `force`).
 
     With `ranker` (the default) the bundle also gets its trained ranker (`ranker_stage`); without, it serves
     the zero-shot scorer.

@@ -133,7 +133,7 @@ def _named(item: str, option: str) -> tuple[str, Path]:
 
 def _ablation_recipe(bundle, epochs: int, refine_rounds: int) -> Recipe:
     """The bundle's recorded recipe, with the epochs and refinement rounds overridden when asked."""
-    recorded = bundle.manifest.get("ranker", {}).get("recipe", {})
+    recorded = bundle.manifest.ranker.recipe if bundle.manifest.ranker else {}
     return Recipe(
         backbone_layers=recorded.get("backbone_layers", 2),
         refine_rounds=refine_rounds or recorded.get("refine_rounds", Recipe().refine_rounds),

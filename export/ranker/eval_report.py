@@ -127,7 +127,7 @@ def add_ablations(
 
 
 def add_bridge(report: Report, bundle: Bundle) -> None:
-    evaluation = bundle.section("image_encoder").get("bridge", {}).get("evaluation")
+    evaluation = (bundle.manifest.image_encoder.bridge or {}).get("evaluation")
     if not evaluation:
         return
     keys = ("recall_at_1_photo", "recall_at_5_photo", "recall_at_1_plain", "recall_at_5_plain", "kind_precision_at_10")

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 
-from engine.models.bundle import MANIFEST, Bundle
+from engine.models.bundle import MANIFEST, Bundle, read_manifest
 from engine.recommend.ranker import MANIFEST_KEY, io_declaration
 from export.bundle_io import built_by, file_entries, staged_bundle
 from export.data.benchmark.format import Benchmark
@@ -161,7 +161,7 @@ def add_ranker(
     model = merged(fit_result.model).cpu()
     feeds = collate([(ex, np.zeros(len(ex.words), np.float32)) for ex in examples])
     parity = export_ranker(model, feeds, folder / RANKER_FILE)
-    manifest = dict(source.manifest)
+    manifest = read_manifest(source.path)
     size = (folder / RANKER_FILE).stat().st_size
     manifest[MANIFEST_KEY] = {
         "file": RANKER_FILE,

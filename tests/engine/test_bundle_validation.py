@@ -88,10 +88,20 @@ def test_a_declared_visual_output_sets_the_visual_width(bundle_copy):
     assert load_bundle(bundle_copy).visual_dim == 384  # no `visual` output: the embedding serves as visual vector
     _edit_manifest(bundle_copy, declare(["batch", 48]))
     assert load_bundle(bundle_copy).visual_dim == 48
-    for bad in (["batch", "V"], ["batch", 0], ["batch", 4.5], ["batch", True], [48], ["batch", 6, 8]):
+    for bad in (["batch", "V"], ["batch", 0], [48], ["batch", 6, 8]):
         _edit_manifest(bundle_copy, declare(bad))
         with pytest.raises(BundleError, match=r"image_encoder\.onnx: output `visual` must have shape \[\"batch\", V\]"):
             load_bundle(bundle_copy)
+    for bad in (["batch", 4.5], ["batch", True]):  # not a dimension at all: refused as the manifest is read
+        _edit_manifest(bundle_copy, declare(bad))
+        with pytest.raises(BundleError, match=r"manifest\.json: image_encoder\.outputs\[2\]\.shape\[1\]: a dimension must be"):
+            load_bundle(bundle_copy)
+
+
+def test_a_describer_of_an_unknown_kind_is_refused_as_the_manifest_is_read(bundle_copy):
+    _edit_manifest(bundle_copy, lambda m: m["describer"].update(kind="labels"))
+    with pytest.raises(BundleError, match=r"manifest\.json: describer: .*'labels'.*'vocabulary', 'captioner'"):
+        load_bundle(bundle_copy)
 
 
 def test_declared_embedding_width_must_match(bundle_copy):

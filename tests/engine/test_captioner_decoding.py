@@ -12,6 +12,7 @@ import pytest
 from engine.imaging.decode import open_oriented
 from engine.models.bundle import Bundle, BundleError
 from engine.models.encoders import ImageBatchOutput
+from engine.models.manifest import CaptionerIO, CaptionerSection, Manifest, VocabularySection
 from engine.profile.aspect_vocabulary import AspectVocabulary, singular_candidates
 from engine.profile.captioner import CaptionDescriber, clean_caption
 from engine.profile.description import MAX_ASPECTS, MAX_CAPTION_WORDS
@@ -29,7 +30,7 @@ def bundle(tmp_path_factory) -> Bundle:
 
     root = tmp_path_factory.mktemp("captioner")
     section = export_captioner(str(build_tiny_captioner(root / "hf")), root / "bundle")
-    return Bundle(path=root / "bundle", manifest={"describer": section})
+    return Bundle(root / "bundle", Manifest.model_construct(describer=CaptionerSection.model_validate(section)))
 
 
 @pytest.fixture(scope="module")
@@ -110,15 +111,16 @@ def test_empty_batch_needs_no_model_run(describer: CaptionDescriber) -> None:
 
 
 def test_a_bundle_with_another_describer_kind_is_refused(bundle: Bundle) -> None:
-    with pytest.raises(BundleError, match="describer kind 'labels' is not 'captioner'"):
-        CaptionDescriber.from_bundle(Bundle(path=bundle.path, manifest={"describer": {"kind": "labels"}}))
+    vocabulary = VocabularySection(kind="vocabulary", file="vocabulary.json", vectors="vocabulary.npy")
+    with pytest.raises(BundleError, match="describer kind 'vocabulary' is not 'captioner'"):
+        CaptionDescriber.from_bundle(Bundle(bundle.path, Manifest.model_construct(describer=vocabulary)))
 
 
 def test_an_encoder_in_place_of_the_merged_decoder_is_refused(bundle: Bundle, tmp_path: Path) -> None:
     shutil.copytree(bundle.path, tmp_path / "bundle")
-    section = dict(bundle.manifest["describer"])
-    section["decoder"] = section["encoder"]
-    section["io"] = {**section["io"], "decoder": section["io"]["encoder"]}
+    section = bundle.manifest.describer
+    assert isinstance(section, CaptionerSection)
+    section = section.model_copy(update={"decoder": section.encoder, "io": CaptionerIO(encoder=section.io.encoder, decoder=section.io.encoder)})
     with pytest.raises(BundleError, match="not an optimum merged decoder"):
         CaptionDescriber(tmp_path / "bundle", section, provider="cpu")
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.models.bundle import Bundle, BundleError
+from engine.models.manifest import Manifest, VocabularySection
 from engine.profile.description import MAX_ASPECTS, MAX_CAPTION_WORDS
 from engine.profile.vocabulary_describer import Vocabulary, VocabularyDescriber
 
@@ -41,7 +42,8 @@ def test_close_names_are_offered_and_unclear_ones_hedged():
 def test_the_vocabulary_loads_from_a_bundle_and_a_mismatch_is_refused(tmp_path):
     (tmp_path / "vocabulary.json").write_text(json.dumps({"things": VOCABULARY.things, "kinds": VOCABULARY.kinds}))
     np.save(tmp_path / "vocabulary.npy", np.concatenate([VOCABULARY.thing_vectors, VOCABULARY.kind_vectors]))
-    manifest = {"embedding_dim": 6, "describer": {"kind": "vocabulary", "file": "vocabulary.json", "vectors": "vocabulary.npy"}}
+    describer_section = VocabularySection(kind="vocabulary", file="vocabulary.json", vectors="vocabulary.npy")
+    manifest = Manifest.model_construct(embedding_dim=6, describer=describer_section)
     describer = VocabularyDescriber.from_bundle(Bundle(tmp_path, manifest))
     assert describer.describe(AXES[2]).aspects[0] == "tabby cat"
     np.save(tmp_path / "vocabulary.npy", np.zeros((3, 6), np.float32))

@@ -19,6 +19,7 @@ from tokenizers import Tokenizer
 from engine.imaging.preprocess import PreprocessSpec, load_tensor
 from engine.models.bundle import Bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.models.manifest import ImageEncoderSection, Manifest, TextEncoderSection
 from export.clip import ModelSpecError, export_clip_towers, load_open_clip
 from export.clip.preprocess import UnsupportedPreprocessError, preprocess_spec
 from export.clip.tiny import TINY, register_tiny_clip
@@ -89,9 +90,13 @@ def int8_export(tiny_checkpoint: tuple[torch.nn.Module, Path], tmp_path_factory)
     return out, export_clip_towers(f"{TINY}:{tiny_checkpoint[1]}", out, "int8")
 
 
-def manifest_for(pieces: dict) -> dict:
-    """The bundle manifest fields the engine's encoders read."""
-    return {key: pieces[key] for key in ("embedding_dim", "image_encoder", "text_encoder")}
+def manifest_for(pieces: dict) -> Manifest:
+    """The bundle manifest fields the engine's encoders read (the rest of a manifest left out)."""
+    return Manifest.model_construct(
+        embedding_dim=pieces["embedding_dim"],
+        image_encoder=ImageEncoderSection.model_validate(pieces["image_encoder"]),
+        text_encoder=TextEncoderSection.model_validate(pieces["text_encoder"]),
+    )
 
 
 def test_export_writes_the_three_files_with_the_declared_io(fp32_export: tuple[Path, dict]) -> None:

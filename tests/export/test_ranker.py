@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 import torch
 
 from engine.models.bundle import Bundle
+from engine.models.manifest import Manifest, RankerSection
 from engine.recommend.candidates import CandidateSet
 from engine.recommend.ranker import OUTPUTS, OnnxRanker, io_declaration, ranker_feeds
 from engine.recommend.retrieval import unit
@@ -136,7 +138,7 @@ def test_onnx_parity_and_engine_ranking_equal_torch(examples, tmp_path):
     parity = export_ranker(model, _inputs(batch), tmp_path / "ranker.onnx")
     assert parity.max_abs_diff < 1e-4
     declaration = io_declaration(DIM, VISUAL_DIM)
-    bundle = Bundle(path=tmp_path, manifest={"ranker": {"file": "ranker.onnx", **declaration}})
+    bundle = Bundle(tmp_path, Manifest.model_construct(ranker=RankerSection.model_validate({"file": "ranker.onnx", **declaration})))
     ranker = OnnxRanker(bundle, "cpu")
     for ex, (torch_scores, torch_probs) in zip(examples, predict(model, examples)):
         answer = ranker.rank(ex.context, ex.feeds["category"], ex.candidates)
@@ -144,4 +146,4 @@ def test_onnx_parity_and_engine_ranking_equal_torch(examples, tmp_path):
         assert list(np.argsort(-answer.scored.scores)) == list(np.argsort(-torch_scores))
         np.testing.assert_allclose(answer.aspect_probs, torch_probs, atol=1e-4)
         assert answer.scored.cell_weights.shape == (len(ex.candidate_ids), len(ex.context.vectors))
-    assert set(OUTPUTS) == {o.name for o in ranker.session.get_outputs()}
+    assert set(OUTPUTS) == {o.name for o in ort.InferenceSession(tmp_path / "ranker.onnx").get_outputs()}

@@ -76,7 +76,8 @@ def test_mutated_manifests_load_whole_or_raise_bundle_error(stand_in: StandIn, d
         shutil.rmtree(folder)
     assert isinstance(bundle.name, str) and isinstance(bundle.version, str) and bundle.identity
     assert bundle.embedding_dim > 0 and bundle.visual_dim > 0
-    assert bundle.evidence_similarity is None or isinstance(bundle.evidence_similarity, float)
+    similarity = bundle.manifest.image_encoder.evidence_similarity
+    assert similarity is None or isinstance(similarity, float)
 
 
 @fuzz_settings(examples=6, subprocess_per_example=True)
