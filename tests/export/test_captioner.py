@@ -10,6 +10,7 @@ import pytest
 import torch
 from transformers import AutoModelForImageTextToText, AutoTokenizer, BlipConfig, ViTImageProcessor
 
+from engine.models.manifest import CaptionerSection, ModelIO
 from engine.models.sessions import open_session
 from engine.profile.captioner import CaptionDescriber
 from export.captioner.export import CaptionerExportError, export_captioner
@@ -57,7 +58,7 @@ def test_export_keeps_only_what_the_engine_needs(exports, case) -> None:
 def test_declared_io_matches_the_graphs(exports, case) -> None:
     out, section = exports[case]
     for role in ("encoder", "decoder"):
-        session = open_session(out / section[role], section["io"][role], provider="cpu")
+        session = open_session(out / section[role], ModelIO.model_validate(section["io"][role]), provider="cpu")
         assert [i.name for i in session.get_inputs()] == [i["name"] for i in section["io"][role]["inputs"]]
     decoder_inputs = {i["name"] for i in section["io"]["decoder"]["inputs"]}
     assert {"input_ids", "encoder_hidden_states", "use_cache_branch"} <= decoder_inputs
@@ -80,7 +81,7 @@ def test_parity_on_real_photos(exports, case) -> None:
 
 def test_engine_greedy_tokens_equal_torch_generate(exports, models) -> None:
     out, section = exports["gpt2", "fp32"]
-    describer = CaptionDescriber(out, section, provider="cpu")
+    describer = CaptionDescriber(out, CaptionerSection.model_validate(section), provider="cpu")
     images = list(parity_photos().values())
     model = AutoModelForImageTextToText.from_pretrained(models["gpt2"]).eval()
     pixels = ViTImageProcessor.from_pretrained(models["gpt2"])(images, return_tensors="pt")["pixel_values"]
