@@ -106,9 +106,15 @@ def write_private(path: Path, data: bytes, replace: bool = True) -> None:
             os.link(tmp, path)  # atomic: fails if `path` exists, and readers never see it half written
     finally:
         Path(tmp).unlink(missing_ok=True)
-    if os.name == "posix":  # the rename itself survives a power cut
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    fsync_folder(path.parent)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the renames in `folder` survive a power cut (POSIX; elsewhere a folder cannot be opened to flush it)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

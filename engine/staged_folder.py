@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from engine.home import fsync_folder
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock
@@ -50,7 +52,7 @@ def staged_folder(target: Path, replace: bool = False) -> Iterator[Path]:
                 raise
         else:
             os.replace(folder, target)
-        _fsync_dir(target.parent)
+        fsync_folder(target.parent)
 
 
 def remove_folder(target: Path) -> None:
@@ -59,7 +61,7 @@ def remove_folder(target: Path) -> None:
     target = Path(target)
     with _stage(target) as stage:
         os.replace(target, stage / target.name)
-        _fsync_dir(target.parent)
+        fsync_folder(target.parent)
 
 
 @contextmanager
@@ -127,14 +129,3 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the renames in `folder` survive a power cut (POSIX; elsewhere a folder cannot be opened to flush it)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
