@@ -131,7 +131,7 @@ class VisualLens:
     @cached_property
     def recommender(self) -> Recommender:
         ranker = self._model(OnnxRanker) if OnnxRanker.available(self.bundle) else None
-        embedder = CandidateEmbedder(self.image_encoder, self.text_encoder)
+        embedder = CandidateEmbedder(self.image_encoder, self.text_encoder, self.store)
         return Recommender(embedder, self.text_encoder, ranker, evidence_similarity=self.bundle.manifest.image_encoder.evidence_similarity)
 
     def _model(self, kind: type[Model]) -> Model:

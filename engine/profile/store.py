@@ -97,8 +97,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE photos SET encoded_with = coalesce((SELECT value FROM meta WHERE key = 'bundle_identity'), '')",
         "CREATE INDEX photos_encoded_with ON photos(encoded_with)",
     ),
+    # Catalog items' vectors, so a question over a catalog asked before embeds nothing: a picture's by the sha256
+    # of its bytes, a text's by the sha256 of the text, per bundle; and the picture files already hashed, by path,
+    # size and mtime, so an unchanged picture is not read again. The oldest go past ITEM_VECTORS_KEPT.
+    (
+        """CREATE TABLE item_vectors(
+            key TEXT NOT NULL, encoded_with TEXT NOT NULL, vector BLOB NOT NULL, visual BLOB,
+            PRIMARY KEY (key, encoded_with))""",
+        """CREATE TABLE item_files(
+            path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, content_hash TEXT NOT NULL)""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+ITEM_VECTORS_KEPT = 50_000  # about 100 MB of catalog vectors for the lite bundle; item_files keeps as many paths
 
 _SETTINGS = (
     "PRAGMA journal_mode = WAL",
@@ -505,8 +516,51 @@ class ProfileStore:
                 return False
             if db.execute("DELETE FROM word_vectors").rowcount:
                 db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (TEXT_VECTORS_MISSING,))
+            db.execute("DELETE FROM item_vectors WHERE encoded_with != ?", (identity,))
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (BUNDLE_IDENTITY, identity))
         return True
+
+    # Catalog items
+
+    def item_vectors(self, keys: Sequence[str], identity: str) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+        """The stored (vector, visual vector) of those catalog-item `keys` the bundle `identity` embedded."""
+        with self._reading() as db:
+            rows = db.execute(
+                f"SELECT key, vector, visual FROM item_vectors WHERE encoded_with = ? AND key {_IN_JSON_LIST}",
+                (identity, json.dumps(list(keys))),
+            )
+            return {key: (np.frombuffer(vector, dtype="<f4"), _vector(visual)) for key, vector, visual in rows}
+
+    def add_item_vectors(self, rows: Sequence[tuple[str, np.ndarray, np.ndarray | None]], identity: str) -> None:
+        """Store catalog-item vectors (key, vector, visual vector or None) of the bundle `identity`; the oldest past
+        ITEM_VECTORS_KEPT are dropped."""
+        if not rows:
+            return
+        with self._writing() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO item_vectors(key, encoded_with, vector, visual) VALUES (?, ?, ?, ?)",
+                [(key, identity, _blob(vector), None if visual is None else _blob(visual)) for key, vector, visual in rows],
+            )
+            for table in ("item_vectors", "item_files"):
+                db.execute(f"DELETE FROM {table} WHERE rowid <= (SELECT max(rowid) FROM {table}) - ?", (ITEM_VECTORS_KEPT,))
+
+    def item_files(self, paths: Sequence[str]) -> dict[str, Fingerprint]:
+        """Size, mtime and content hash of those catalog picture files already hashed."""
+        with self._reading() as db:
+            rows = db.execute(
+                f"SELECT path, size, mtime_ns, content_hash FROM item_files WHERE path {_IN_JSON_LIST}",
+                (json.dumps(list(paths)),),
+            )
+            return {path: Fingerprint(size, mtime_ns, content_hash) for path, size, mtime_ns, content_hash in rows}
+
+    def add_item_files(self, files: Sequence[tuple[str, Fingerprint]]) -> None:
+        """Record catalog picture files' size, mtime and content hash, by path."""
+        if files:
+            with self._writing() as db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO item_files(path, size, mtime_ns, content_hash) VALUES (?, ?, ?, ?)",
+                    [(path, f.size, f.mtime_ns, f.content_hash) for path, f in files],
+                )
 
     # Failures
 
@@ -613,7 +667,7 @@ class ProfileStore:
         """Delete every row of every table (the schema and the generation stay)."""
         with self._writing() as db:
             for table in ("caption_vectors", "visual_vectors", "vectors", "photos", "failures", "folders",
-                          "exclusions", "word_vectors"):
+                          "exclusions", "word_vectors", "item_vectors", "item_files"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM meta WHERE key != ?", (GENERATION,))
 

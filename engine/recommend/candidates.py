@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, cast
 
 import numpy as np
 
 from engine.catalog.items import CatalogItem
 from engine.imaging.decode import ImageDecodeError
 from engine.imaging.preprocess import load_tensor
+from engine.library.fingerprint import content_hash
 from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.profile.records import Fingerprint
+from engine.profile.store import StoreBusyError, StoreWriteError
 from engine.recommend.retrieval import nearest, unit
 
 NEIGHBOURS = 32  # library photos retrieved per candidate and view
@@ -83,15 +89,33 @@ class ItemEmbedder(ABC):
         return CandidateSet.against(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items), library)
 
 
-class CandidateEmbedder(ItemEmbedder):
-    """Embeds catalog items from their picture files; vectors are memoised per (image path, text) since catalogs
-    are reused."""
+class ItemVectorStore(Protocol):
+    """Where catalog items' vectors outlive a process: the profile's encrypted store."""
 
-    def __init__(self, image_encoder: ImageEncoder, text_encoder: TextEncoder, batch_size: int = 32):
+    def item_vectors(self, keys: Sequence[str], identity: str) -> dict[str, tuple[np.ndarray, np.ndarray | None]]: ...
+
+    def add_item_vectors(self, rows: Sequence[tuple[str, np.ndarray, np.ndarray | None]], identity: str) -> None: ...
+
+    def item_files(self, paths: Sequence[str]) -> dict[str, Fingerprint]: ...
+
+    def add_item_files(self, files: Sequence[tuple[str, Fingerprint]]) -> None: ...
+
+
+class CandidateEmbedder(ItemEmbedder):
+    """Embeds catalog items from their picture files and texts, each once: a picture by its content hash (a file
+    hashed before and unchanged since, by size and mtime, is not read again), a text by itself. Vectors are kept in
+    memory and, with a `store`, in the profile's encrypted store, so a catalog asked before, even by another
+    process, embeds nothing."""
+
+    def __init__(
+        self, image_encoder: ImageEncoder, text_encoder: TextEncoder, store: ItemVectorStore | None = None,
+        batch_size: int = 32,
+    ):
         super().__init__(text_encoder)
         self.image_encoder = image_encoder
+        self.store = store
         self.batch_size = batch_size
-        self._image_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # path -> (embedding, visual)
+        self._vectors: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}  # key -> (vector, visual or None)
 
     def image_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         return self._pictures(items, 0, self.text_encoder.dim)
@@ -99,28 +123,87 @@ class CandidateEmbedder(ItemEmbedder):
     def visual_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
         return self._pictures(items, 1, self.image_encoder.visual_dim)
 
+    def text_vectors(self, items: Sequence[CatalogItem]) -> np.ndarray:
+        texts = [item_text(i) for i in items]
+        keys = [_text_key(text) for text in texts]
+        self._recall(keys)
+        missing = list(dict.fromkeys((key, text) for key, text in zip(keys, texts) if key not in self._vectors))
+        if missing:
+            encoded = self.text_encoder.encode_cached([text for _, text in missing])
+            self._keep([(key, vector, None) for (key, _), vector in zip(missing, encoded)])
+        rows = [self._vectors[key][0] for key in keys]
+        return np.stack(rows) if rows else np.zeros((0, self.text_encoder.dim), dtype=np.float32)
+
     def _pictures(self, items: Sequence[CatalogItem], which: int, dim: int) -> np.ndarray:
-        self._encode_missing(items)
+        keys = self._picture_keys([str(i.image) for i in items if i.image is not None])
+        self._encode_missing(keys)
         zero = np.zeros(dim, dtype=np.float32)
-        rows = [self._image_cache[str(i.image)][which] if i.image else zero for i in items]
+        rows = [self._picture_vector(keys.get(str(i.image)), which, zero) for i in items]
         return np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
 
-    def _encode_missing(self, items: Sequence[CatalogItem]) -> None:
-        todo = list(dict.fromkeys(str(i.image) for i in items if i.image is not None and str(i.image) not in self._image_cache))
+    def _picture_vector(self, key: str | None, which: int, zero: np.ndarray) -> np.ndarray:
+        """A picture's vector (`which` 0) or visual vector (1); `zero` for a picture that cannot be used."""
+        found = self._vectors.get(key) if key is not None else None
+        vector = None if found is None else found[which]
+        return zero if vector is None else vector
+
+    def _picture_keys(self, paths: list[str]) -> dict[str, str | None]:
+        """Each picture file's key, from its content hash; None for a file that cannot be read."""
+        paths = list(dict.fromkeys(paths))
+        known = self.store.item_files(paths) if self.store is not None else {}
+        keys: dict[str, str | None] = {}
+        hashed: list[tuple[str, Fingerprint]] = []
+        for path in paths:
+            try:
+                status = os.stat(path)
+                before = known.get(path)
+                if before is not None and (before.size, before.mtime_ns) == (status.st_size, status.st_mtime_ns):
+                    digest = before.content_hash
+                else:
+                    digest = content_hash(path)
+                    hashed.append((path, Fingerprint(status.st_size, status.st_mtime_ns, digest)))
+                keys[path] = f"picture:{digest}"
+            except OSError:  # missing or unreadable: the item is ranked on its text alone
+                keys[path] = None
+        if hashed and self.store is not None:
+            self._write(lambda store: store.add_item_files(hashed))
+        return keys
+
+    def _encode_missing(self, keys: dict[str, str | None]) -> None:
+        self._recall([key for key in keys.values() if key is not None])
+        todo = list({key: path for path, key in keys.items() if key is not None and key not in self._vectors}.items())
         for start in range(0, len(todo), self.batch_size):
             tensors, ok = [], []
-            for path in todo[start : start + self.batch_size]:
+            for key, path in todo[start : start + self.batch_size]:
                 try:
                     tensors.append(load_tensor(path, self.image_encoder.spec))
-                    ok.append(path)
+                    ok.append(key)
                 except ImageDecodeError:  # no usable picture: the item is ranked on its text alone
-                    self._image_cache[path] = (
-                        np.zeros(self.text_encoder.dim, dtype=np.float32),
-                        np.zeros(self.image_encoder.visual_dim, dtype=np.float32),
-                    )
+                    self._vectors[key] = (np.zeros(self.text_encoder.dim, np.float32), None)
             if tensors:
                 out = self.image_encoder.encode(np.stack(tensors))
-                self._image_cache.update(zip(ok, zip(out.embeddings, out.visual_or_embeddings())))
+                self._keep(list(zip(ok, out.embeddings, out.visual_or_embeddings())))
+
+    def _recall(self, keys: list[str]) -> None:
+        """Bring the stored vectors of `keys` not yet in memory into memory."""
+        wanted = [key for key in dict.fromkeys(keys) if key not in self._vectors]
+        if wanted and self.store is not None:
+            self._vectors.update(self.store.item_vectors(wanted, self.image_encoder.identity))
+
+    def _keep(self, rows: list[tuple[str, np.ndarray, np.ndarray | None]]) -> None:
+        """Remember new vectors in memory and in the store."""
+        self._vectors.update((key, (vector, visual)) for key, vector, visual in rows)
+        if self.store is not None:
+            identity = self.image_encoder.identity
+            self._write(lambda store: store.add_item_vectors(rows, identity))
+
+    def _write(self, change: Callable[[ItemVectorStore], None]) -> None:
+        """Write to the store unless it is busy (an index run holds it) or cannot be written: vectors are a saving,
+        never a reason for a question to fail."""
+        try:
+            change(cast(ItemVectorStore, self.store))
+        except (StoreBusyError, StoreWriteError):
+            pass
 
 
 def candidate_vectors(image: np.ndarray, text: np.ndarray) -> np.ndarray:
@@ -134,6 +217,10 @@ def view_mix(image: np.ndarray, text: np.ndarray) -> tuple[np.ndarray, np.ndarra
     image, text = np.asarray(image, np.float32), np.asarray(text, np.float32)
     whole = np.maximum(np.linalg.norm(image + text, axis=-1), 1e-12)
     return np.linalg.norm(image, axis=-1) / whole, np.linalg.norm(text, axis=-1) / whole
+
+
+def _text_key(text: str) -> str:
+    return "text:" + hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def item_text(item: CatalogItem) -> str:
