@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -94,10 +95,16 @@ def write_private(path: Path, data: bytes, replace: bool = True) -> None:
 
     The data goes to a temporary file in the same folder (mkstemp creates it 0600), which then replaces `path`, or
     with `replace=False` takes its name only if nothing has it yet (`FileExistsError` otherwise)."""
+    write_private_stream(path, [data], replace)
+
+
+def write_private_stream(path: Path, chunks: Iterable[bytes], replace: bool = True) -> None:
+    """`write_private` for data that comes in pieces (a large file need not be held whole in memory)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         if replace:

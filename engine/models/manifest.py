@@ -62,9 +62,10 @@ class ModelIO(_Record):
 
 
 class ModelSection(ModelIO):
-    """A model section: its ONNX file and its inputs/outputs."""
+    """A model section: its ONNX file, its inputs/outputs and where the model came from."""
 
     file: str
+    source: dict[str, Any] = {}  # the model, package and licence it was built from (reports and licences)
 
 
 class ImageEncoderSection(ModelSection):

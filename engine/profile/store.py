@@ -32,6 +32,7 @@ import sqlcipher3
 from engine.library.scan import is_excluded
 from engine.profile.keys import KEY_BYTES, RESTORE_OR_WIPE, KeyManager, KeyStoreError, shred_file
 from engine.profile.records import Failure, Fingerprint, PhotoProfile
+from engine.profile.vector_snapshot import Matrix, VectorSnapshot
 
 DEFAULT_BUSY_TIMEOUT = 5.0
 CIPHER_PAGE_SIZE = 16384  # part of the file format: SQLCipher cannot read a store with another page size
@@ -42,6 +43,9 @@ CIPHER_PAGE_SIZE = 16384  # part of the file format: SQLCipher cannot read a sto
 # `visuallens status` and at the end of each index run, and their pages that a command reads are checked as read.
 UNLOCK_CHECK_MAX_BYTES = 64 * 2**20
 
+PHOTOS_VERSION = "photos_version"  # meta key: advanced by every change to the photos or their vectors
+# An UPDATE of a row the migration makes: in a trigger an INSERT's conflict clause yields to the outer statement's.
+_ADVANCE_PHOTOS_VERSION = f"UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '{PHOTOS_VERSION}';"
 # MIGRATIONS[i] upgrades a store from schema version i to i + 1 (PRAGMA user_version).
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -107,6 +111,17 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE item_files(
             path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, content_hash TEXT NOT NULL)""",
     ),
+    # A counter every change to a photo or its vector advances (triggers, so no code path can miss one): the
+    # encrypted vector snapshot is of one value of it, and stale at any other.
+    (
+        f"INSERT OR IGNORE INTO meta(key, value) VALUES ('{PHOTOS_VERSION}', '0')",
+        f"CREATE TRIGGER photos_insert_version AFTER INSERT ON photos BEGIN {_ADVANCE_PHOTOS_VERSION} END",
+        f"CREATE TRIGGER photos_update_version AFTER UPDATE ON photos BEGIN {_ADVANCE_PHOTOS_VERSION} END",
+        f"CREATE TRIGGER photos_delete_version AFTER DELETE ON photos BEGIN {_ADVANCE_PHOTOS_VERSION} END",
+        f"CREATE TRIGGER vectors_insert_version AFTER INSERT ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
+        f"CREATE TRIGGER vectors_update_version AFTER UPDATE ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
+        f"CREATE TRIGGER vectors_delete_version AFTER DELETE ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 ITEM_VECTORS_KEPT = 50_000  # about 100 MB of catalog vectors for the lite bundle; item_files keeps as many paths
@@ -149,6 +164,7 @@ DECODE_FAILURE, SCAN_PROBLEM = "decode", "scan"
 TEXT_VECTORS_MISSING = "text_vectors_missing"  # meta key: some caption or aspect-word vectors are to be filled in
 BUNDLE_IDENTITY = "bundle_identity"  # meta key: the bundle whose text encoder made the stored aspect-word vectors
 GENERATION = "generation"  # meta key: how many transactions changed the store (absent before the first one)
+SNAPSHOT_SUFFIX = "-vectors"  # the encrypted vector snapshot beside the store: profile.db-vectors
 
 
 class StoreError(Exception):
@@ -175,9 +191,12 @@ class StoreDamagedError(StoreError):
 class ProfileStore:
     """Spectrum profiles, indexing failures, library folders, exclusions and settings of one user."""
 
-    def __init__(self, path: Path, connection: sqlcipher3.Connection, busy_timeout: float) -> None:
+    def __init__(
+        self, path: Path, connection: sqlcipher3.Connection, busy_timeout: float, snapshot: VectorSnapshot
+    ) -> None:
         """Use :meth:`open`."""
         self.path = path
+        self._snapshot = snapshot  # the matrix's encrypted copy beside the store
         self._db = connection
         self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
@@ -208,7 +227,7 @@ class ProfileStore:
         except OSError as error:
             raise StoreWriteError(f"cannot create store {path}: {error.strerror or error}") from error
         connection = sqlcipher3.connect(str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False)
-        store = cls(path, connection, busy_timeout)
+        store = cls(path, connection, busy_timeout, VectorSnapshot(Path(f"{path}{SNAPSHOT_SUFFIX}"), key))
         try:
             try:
                 with store._errors():
@@ -365,12 +384,20 @@ class ProfileStore:
     def remove(self, paths: Iterable[str]) -> int:
         """Forget these photos (and their failures); returns how many profiles were removed."""
         with self._writing() as db:
-            return _delete(db, f"path {_IN_JSON_LIST}", (json.dumps(list(paths)),))
+            removed = _delete(db, f"path {_IN_JSON_LIST}", (json.dumps(list(paths)),))
+        return self._forgotten(removed)
 
     def remove_folder(self, folder: str) -> int:
         """Forget every photo and failure under ``folder``; returns how many profiles were removed."""
         with self._writing() as db:
-            return _delete(db, *_under(folder))
+            removed = _delete(db, *_under(folder))
+        return self._forgotten(removed)
+
+    def _forgotten(self, removed: int) -> int:
+        """After `removed` photos went: their vectors and paths must not stay on disk in the snapshot either."""
+        if removed:
+            self._snapshot.discard()
+        return removed
 
     def forget(self, paths: Sequence[str]) -> int:
         """Forget the photos and failures at or under `paths` and keep them out, in one transaction: each path
@@ -384,7 +411,7 @@ class ProfileStore:
                 removed += _delete(db, where, parameters)
                 db.execute(f"DELETE FROM folders WHERE {where}", parameters)
                 db.execute("INSERT OR IGNORE INTO exclusions(path) VALUES (?)", (path,))
-        return removed
+        return self._forgotten(removed)
 
     def include(self, paths: Sequence[str], folders: Sequence[str]) -> list[str]:
         """Lift the exclusions of exactly `paths` (not those below them) and add `folders` to the library, in one
@@ -399,9 +426,30 @@ class ProfileStore:
         """Ids (int64 [n]), paths and L2-normalised vectors (float32 [n, d]) of all photos (of those the bundle
         `encoded_with` made, if given: another bundle's vectors are not comparable), in id order.
 
-        Rows stream into one growing buffer that becomes the matrix, normalised in place: no list of every row
-        and no copies of the matrix (100k x 384 loads in under a second with the matrix's own memory at peak).
-        """
+        From the encrypted snapshot when it is of the store's current photos version (one file read and decrypted),
+        else from the store's rows, after which the snapshot is written again."""
+        version = self.photos_version()
+        found = self._snapshot.read(version, encoded_with)
+        if found is not None:
+            return found.ids, found.paths, found.vectors
+        ids, paths, matrix = self._read_matrix(encoded_with)
+        try:
+            self._snapshot.write(version, encoded_with, Matrix(ids, paths, matrix))
+        except OSError:  # a full or read-only disk: the next start-up reads the rows again
+            pass
+        if self.photos_version() != version:  # changed meanwhile, photos forgotten perhaps: not theirs to keep
+            self._snapshot.discard()
+        return ids, paths, matrix
+
+    def photos_version(self) -> int:
+        """The counter every change to a photo or its vector advances (0 before the first)."""
+        with self._reading() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (PHOTOS_VERSION,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def _read_matrix(self, encoded_with: str | None) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """`load_matrix` from the rows: they stream into one growing buffer that becomes the matrix, normalised in
+        place (no list of every row and no copies of the matrix)."""
         ids: list[int] = []
         paths: list[str] = []
         vectors = bytearray()
@@ -669,12 +717,13 @@ class ProfileStore:
             for table in ("caption_vectors", "visual_vectors", "vectors", "photos", "failures", "folders",
                           "exclusions", "word_vectors", "item_vectors", "item_files"):
                 db.execute(f"DELETE FROM {table}")
-            db.execute("DELETE FROM meta WHERE key != ?", (GENERATION,))
+            db.execute("DELETE FROM meta WHERE key NOT IN (?, ?)", (GENERATION, PHOTOS_VERSION))
+        self._snapshot.discard()
 
     @staticmethod
     def destroy_files(path: Path) -> None:
         """Overwrite and unlink a closed store's database, WAL and shared-memory files."""
-        for suffix in ("", "-wal", "-shm"):
+        for suffix in ("", "-wal", "-shm", SNAPSHOT_SUFFIX):
             shred_file(Path(f"{path}{suffix}"))
 
     # Transactions and errors
