@@ -24,13 +24,17 @@ def image_section(provenance: dict[str, Any], preprocess: PreprocessSpec, dim: i
     }
 
 
-def text_section(provenance: dict[str, Any], tokens: TokenizerSettings, dim: int, precision: str) -> dict:
+def text_section(
+    provenance: dict[str, Any], tokens: TokenizerSettings, dim: int, precision: str, fixed_length: bool
+) -> dict:
+    """`fixed_length`: the tower takes exactly `max_length` tokens, else any number up to it."""
+    sequence = tokens.max_length if fixed_length else "sequence"
     return {
         "file": TEXT_ENCODER_FILE,
         "tokenizer": TOKENIZER_FILE,
-        **tokens.to_manifest(),
+        **tokens.to_manifest(fixed_length),
         "source": provenance,
-        "inputs": [{"name": "input_ids", "shape": ["batch", tokens.max_length], "dtype": "int64"}],
+        "inputs": [{"name": "input_ids", "shape": ["batch", sequence], "dtype": "int64"}],
         "outputs": _embedding_output(dim),
         "precision": precision,
     }

@@ -29,13 +29,15 @@ class TokenizerExportError(ValueError):
 
 @dataclass(frozen=True)
 class TokenizerSettings:
-    """What the engine must do around `tokenizer.json`: pad every text to `max_length` with `pad_id`."""
+    """What the engine must do around `tokenizer.json`: truncate to `max_length` and pad with `pad_id`, every text
+    to `max_length` for a text tower of fixed length, else to the longest text of a batch."""
 
     max_length: int
     pad_id: int
 
-    def to_manifest(self) -> dict:
-        return {"max_length": self.max_length, "padding": "max_length", "pad_id": self.pad_id}
+    def to_manifest(self, fixed_length: bool) -> dict:
+        padding = "max_length" if fixed_length else "longest"
+        return {"max_length": self.max_length, "padding": padding, "pad_id": self.pad_id}
 
 
 def save_tokenizer(tokenizer: object, path: Path) -> TokenizerSettings:
@@ -55,6 +57,13 @@ def verify_tokenizer(tokenizer: object, path: Path, texts: list[str]) -> None:
     mismatched = [text for text, want, got in zip(texts, expected, actual, strict=True) if want != got]
     if mismatched:
         raise TokenizerExportError(f"{path}: token ids differ from open_clip's for {mismatched[0]!r}")
+
+
+def token_counts(path: Path, texts: list[str]) -> list[int]:
+    """How many tokens `path` gives each text before padding (end-of-text token included, truncation applied)."""
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    return [len(encoding.ids) for encoding in tokenizer.encode_batch(texts)]
 
 
 def _convert(tokenizer: object) -> tuple[Tokenizer, int]:

@@ -13,10 +13,11 @@ from torch import nn
 
 from export.bundle_io import step
 from export.clip.manifest import IMAGE_ENCODER_FILE, TEXT_ENCODER_FILE, TOKENIZER_FILE, image_section, text_section
-from export.clip.onnx_export import ImageTower, TextTower, export_image_tower, export_text_tower
+from export.clip.onnx_export import ImageTower, export_image_tower
 from export.clip.parity import check_converted_parity
 from export.clip.preprocess import compare_with_open_clip, preprocess_spec
 from export.clip.source import load_open_clip
+from export.clip.text_length import export_text
 from export.clip.tokenizer import save_tokenizer, verify_tokenizer
 from export.lite.parity import check_parity
 from export.lite.sample_inputs import PARITY_TEXTS, photo_batch, write_sample_photos
@@ -64,15 +65,18 @@ def _export(spec: str, out_dir: Path, work: Path, precision: str, progress: Prog
     with step(progress, "tokenizer"):
         tokens = save_tokenizer(source.tokenizer, out_dir / TOKENIZER_FILE)
         verify_tokenizer(source.tokenizer, out_dir / TOKENIZER_FILE, list(PARITY_TEXTS))
-        input_ids = source.tokenizer(list(PARITY_TEXTS))
+        padded_ids = source.tokenizer(list(PARITY_TEXTS))
 
     image = _Tower(IMAGE_ENCODER_FILE, ImageTower(source.model).eval(), {"pixel_values": pixels}, list(photos))
-    text = _Tower(TEXT_ENCODER_FILE, TextTower(source.model).eval(), {"input_ids": input_ids}, list(PARITY_TEXTS))
     fp32_dir = out_dir if precision == "fp32" else work
     with step(progress, "export image encoder"):
         export_image_tower(image.module, pixels[:2], fp32_dir / image.file)
-    with step(progress, "export text encoder"):
-        export_text_tower(text.module, input_ids[:2], fp32_dir / text.file)
+    with step(progress, "export text encoder (cut to the text length where exact)"):
+        exported = export_text(
+            source.model, tokens, out_dir / TOKENIZER_FILE, list(PARITY_TEXTS), padded_ids,
+            fp32_dir / TEXT_ENCODER_FILE, work,
+        )
+        text = _Tower(TEXT_ENCODER_FILE, exported.module, {"input_ids": exported.input_ids}, list(PARITY_TEXTS))
 
     with step(progress, "parity check (fp32)", total=3) as advance:
         parity = {}
@@ -93,11 +97,12 @@ def _export(spec: str, out_dir: Path, work: Path, precision: str, progress: Prog
                 parity[key] = {**result.to_manifest(), "fp32_export": parity[key]}
                 advance()
     parity["image_encoder"]["preprocess_vs_open_clip"] = agreement.to_manifest()
+    parity["text_encoder"]["sequence"] = exported.sequence
 
     dim = int(image.expected().shape[-1])
     return {
         "embedding_dim": dim,
         "image_encoder": image_section(source.provenance, preprocess, dim, precision),
-        "text_encoder": text_section(source.provenance, tokens, dim, precision),
+        "text_encoder": text_section(source.provenance, tokens, dim, precision, exported.fixed_length),
         "parity": parity,
     }

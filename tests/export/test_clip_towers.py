@@ -21,10 +21,14 @@ from engine.models.bundle import Bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.models.manifest import ImageEncoderSection, Manifest, TextEncoderSection
 from export.clip import ModelSpecError, export_clip_towers, load_open_clip
+from export.clip.onnx_export import short_text_refusal
 from export.clip.preprocess import UnsupportedPreprocessError, preprocess_spec
-from export.clip.tiny import TINY, register_tiny_clip
+from export.clip.source import register_model_config
+from export.clip.text_length import MAX_ABS_DIFF_VS_FIXED
+from export.clip.tiny import TINY, TINY_CONFIG, register_tiny_clip
 from export.clip.tokenizer import save_tokenizer
 from export.lite.minilm import extract_minilm
+from export.lite.sample_inputs import PARITY_TEXTS
 from export.quantize import PrecisionError
 
 ORT_TYPES = {"float32": "tensor(float)", "int64": "tensor(int64)"}
@@ -112,9 +116,73 @@ def test_export_writes_the_three_files_with_the_declared_io(fp32_export: tuple[P
         assert section["precision"] == "fp32"
     assert pieces["image_encoder"]["inputs"][0]["shape"] == ["batch", 3, 64, 64]
     text = pieces["text_encoder"]
-    assert (text["max_length"], text["padding"], text["pad_id"]) == (77, "max_length", 0)
+    assert (text["max_length"], text["padding"], text["pad_id"]) == (77, "longest", 0)
     assert text["tokenizer"] == "tokenizer.json"
-    assert text["inputs"][0]["shape"] == ["batch", 77]
+    assert text["inputs"][0]["shape"] == ["batch", "sequence"]
+    assert TextEncoderSection.model_validate(text).padding == "longest"
+
+
+def test_text_tower_cut_to_the_text_length_matches_the_fixed_length_export(
+    fp32_export: tuple[Path, dict], tiny_checkpoint: tuple[torch.nn.Module, Path]
+) -> None:
+    """The exporter's own check (recorded), then an independent one: the graph fed each text at exactly its own
+    length, and all of them padded to the longest, against open_clip's torch tower on ids padded to 77."""
+    out, pieces = fp32_export
+    sequence = pieces["parity"]["text_encoder"]["sequence"]
+    assert sequence["axis"] == "dynamic"
+    assert sequence["vs_fixed_length"]["max_abs_diff"] <= MAX_ABS_DIFF_VS_FIXED == 1e-4
+    assert sequence["vs_fixed_length"]["inputs"] == list(PARITY_TEXTS)
+
+    texts = [*TEXTS, *PARITY_TEXTS, TOKENIZER_TEXTS[-1]]  # the last one truncated at 77 tokens
+    padded = open_clip.get_tokenizer(TINY)(texts)
+    with torch.inference_mode():
+        expected = tiny_checkpoint[0].encode_text(padded, normalize=True).numpy()
+    ids = padded.numpy()
+    counts = [int(np.flatnonzero(row).max()) + 1 for row in ids]  # pad id 0 follows the end-of-text token
+    assert max(counts) == 77 and min(counts) <= 3
+    session = ort.InferenceSession(str(out / "text_encoder.onnx"), providers=["CPUExecutionProvider"])
+    alone = np.concatenate([session.run(None, {"input_ids": ids[i : i + 1, :n]})[0] for i, n in enumerate(counts)])
+    short = [i for i, n in enumerate(counts) if n < 20]
+    batched = session.run(None, {"input_ids": ids[short, : max(counts[i] for i in short)]})[0]
+    np.testing.assert_allclose(alone, expected, atol=1e-4)
+    np.testing.assert_allclose(batched, expected[short], atol=1e-4)
+
+
+def test_a_text_tower_that_cannot_be_cut_keeps_its_fixed_length(tmp_path: Path) -> None:
+    """Attending in both directions, every pad counts: the export stays at 77 tokens and the manifest says why."""
+    name = "visuallens-tiny-clip-bidirectional"
+    register_model_config(name, {**TINY_CONFIG, "text_cfg": {**TINY_CONFIG["text_cfg"], "no_causal_mask": True}})
+    pieces = export_clip_towers(name, tmp_path, "fp32")
+    text = pieces["text_encoder"]
+    assert (text["padding"], text["inputs"][0]["shape"]) == ("max_length", ["batch", 77])
+    session = ort.InferenceSession(str(tmp_path / "text_encoder.onnx"), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == ["batch", 77]
+    parity = pieces["parity"]["text_encoder"]
+    assert (set(parity["sequence"]), parity["sequence"]["axis"]) == ({"axis", "reason"}, "fixed")
+    assert "both directions" in parity["sequence"]["reason"]
+    assert parity["max_abs_diff"] < 1e-4
+
+
+@pytest.mark.parametrize(
+    ("text_cfg", "custom_text", "pad_id", "message"),
+    [
+        ({}, False, 0, None),
+        ({}, True, 0, None),  # CustomTextCLIP: its TextTransformer's own forward
+        ({"pool_type": "last"}, False, 0, "pooling 'last'"),
+        ({}, False, 1, "pad id 1"),
+        ({"pool_type": "eos", "eos_id": 49407}, True, 1, None),
+        ({"embed_cls": True}, True, 0, "class token"),
+        ({"qk_norm": True}, False, 0, "custom blocks"),
+    ],
+)
+def test_which_text_towers_are_cut_to_the_text_length(
+    text_cfg: dict, custom_text: bool, pad_id: int, message: str | None
+) -> None:
+    name = "visuallens-tiny-clip-variant"
+    text = {**TINY_CONFIG["text_cfg"], **text_cfg}
+    register_model_config(name, {**TINY_CONFIG, "text_cfg": text, "custom_text": custom_text})
+    refusal = short_text_refusal(open_clip.create_model(name), pad_id)
+    assert refusal is None if message is None else message in str(refusal)
 
 
 def test_preprocess_is_open_clips(fp32_export: tuple[Path, dict]) -> None:
