@@ -27,7 +27,7 @@ from tokenizers import Tokenizer
 
 from benchmarks.perf.workspace import new_profile, open_profile
 from engine.imaging.decode import open_oriented
-from engine.imaging.preprocess import PreprocessSpec, to_tensor
+from engine.imaging.preprocess import to_tensor
 from engine.library.fingerprint import content_hash
 from engine.library.scan import FileEntry, scan_folders
 from engine.models.bundle import load_bundle
@@ -61,10 +61,10 @@ def run_naive(bundle: Path, folder: Path, work: Path, stride: int = 1) -> dict:
     sessions of the same models (image, then caption), the same describer and the same store."""
     new_profile(work, bundle)
     with open_profile(work) as lens:
-        section = lens.bundle.section("image_encoder")
-        spec = PreprocessSpec.from_manifest(section["preprocess"])
-        session = _default_session(lens.bundle.file(section["file"]))
-        text_session = _default_session(lens.bundle.file(lens.bundle.section("text_encoder")["file"]))
+        section = lens.bundle.manifest.image_encoder
+        spec = section.preprocess
+        session = _default_session(lens.bundle.file(section.file))
+        text_session = _default_session(lens.bundle.file(lens.bundle.manifest.text_encoder.file))
         tokenizer = load_tokenizer(lens.bundle)
         describer = load_describer(lens.bundle)
         files = scan_folders([folder]).files[::stride]

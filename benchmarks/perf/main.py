@@ -102,11 +102,11 @@ def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, args: argparse.N
     from engine.models.bundle import load_bundle
 
     loaded = load_bundle(bundle)
-    section = loaded.section("image_encoder")
-    source = section.get("source", {})
+    section = loaded.manifest.image_encoder
+    source = section.source
     model = source.get("model", loaded.name) + (", random weights" if source.get("weights") == "random" else "")
-    _step(f"{loaded.name}: dense FLOPs of {section['file']}")
-    compute = dense_compute(loaded.file(section["file"]))
+    _step(f"{loaded.name}: dense FLOPs of {section.file}")
+    compute = dense_compute(loaded.file(section.file))
     _step(f"{loaded.name}: matmul rate")
     rate = measure_in_subprocess()
     _step(f"{loaded.name}: CPU per stage of one photo, one thread")
@@ -125,7 +125,7 @@ def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, args: argparse.N
     ours = [run for key, run in runs.items() if key.startswith("ours ")]
     captions_per_photo = sum(r["captions_embedded"] for r in ours) / sum(r["images"] for r in ours)
     tokens = round(max(r["caption_tokens"] for r in ours))
-    caption = dense_compute(loaded.file(loaded.section("text_encoder")["file"]), dims={"sequence": tokens})
+    caption = dense_compute(loaded.file(loaded.manifest.text_encoder.file), dims={"sequence": tokens})
     return {
         "bundle": str(bundle), "model": model, "folder": dataclasses.asdict(folder),
         "image_gflops": compute.flops / 1e9, "caption_gflops": caption.flops / 1e9, "caption_tokens": tokens,
@@ -163,7 +163,7 @@ def build_clip_bundle(venv: Path, out: Path) -> Path | None:
 
 def run_queries(args: argparse.Namespace, work: Path) -> dict:
     from benchmarks.perf.queries import build_catalogs, measure_size, populate
-    from benchmarks.perf.startup import measure_startup
+    from benchmarks.perf.startup import measure_cli_recommend, measure_startup
     from engine.models.bundle import load_bundle
     from export.data.samples import build_sample_catalog
 
@@ -177,9 +177,12 @@ def run_queries(args: argparse.Namespace, work: Path) -> dict:
         sizes.append(dataclasses.asdict(measure_size(profile, catalogs, size, args.questions)))
     _step(f"start-up with {have:,} photos (fresh process)")
     startup = measure_startup(profile)
+    _step(f"a CLI recommend with {have:,} photos (fresh process, 50 candidates)")
+    category = next(c for c in catalogs if c.startswith("set50-"))
+    startup["cli_recommend"] = measure_cli_recommend(profile, catalogs[category], category)
     bundle = load_bundle(args.bundle)
     tokens = sizes[-1]["caption_tokens"]  # a batch of captions is padded to its longest
-    caption = dense_compute(bundle.file(bundle.section("text_encoder")["file"]), dims={"sequence": tokens})
+    caption = dense_compute(bundle.file(bundle.manifest.text_encoder.file), dims={"sequence": tokens})
     return {"sizes": sizes, "startup": startup, "caption_gflops": caption.flops / 1e9, "caption_tokens": tokens}
 
 
