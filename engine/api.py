@@ -122,24 +122,31 @@ class VisualLens:
 
     @property
     def image_encoder(self) -> ImageEncoder:
-        return self._model(ImageEncoder)
+        return self._model(ImageEncoder, open_now=True)
 
     @property
     def text_encoder(self) -> TextEncoder:
-        return self._model(TextEncoder)
+        return self._model(TextEncoder, open_now=True)
 
     @cached_property
     def recommender(self) -> Recommender:
+        """The recommender, over models that open when a question first needs them: a catalog asked before needs
+        neither encoder (its items' vectors are stored), a question with no free text no text encoder."""
         ranker = self._model(OnnxRanker) if OnnxRanker.available(self.bundle) else None
-        embedder = CandidateEmbedder(self.image_encoder, self.text_encoder, self.store)
-        return Recommender(embedder, self.text_encoder, ranker, evidence_similarity=self.bundle.manifest.image_encoder.evidence_similarity)
+        text_encoder = self._model(TextEncoder)
+        embedder = CandidateEmbedder(self._model(ImageEncoder), text_encoder, self.store)
+        return Recommender(embedder, text_encoder, ranker, evidence_similarity=self.bundle.manifest.image_encoder.evidence_similarity)
 
-    def _model(self, kind: type[Model]) -> Model:
-        """The bundle's model of `kind`, opened on first use (once, under a lock, whichever thread asks first)."""
+    def _model(self, kind: type[Model], open_now: bool = False) -> Model:
+        """The bundle's model of `kind`, made once (under a lock, whichever thread asks first); its sessions open
+        now with `open_now`, else on first use."""
         with self._models_lock:
             if kind.__name__ not in self._models:
-                self._models[kind.__name__] = kind(self.bundle, self.settings.provider, self.settings.threads)
-            return cast(Model, self._models[kind.__name__])
+                self._models[kind.__name__] = kind(self.bundle, self.settings.provider, self.settings.threads, False)
+            model = cast(Model, self._models[kind.__name__])
+        if open_now:
+            model.load()
+        return model
 
     def release_idle_models(self, idle_seconds: float) -> list[str]:
         """Let the models no call used for `idle_seconds` release their sessions and threads (a long-running app
@@ -156,8 +163,13 @@ class VisualLens:
             model.close()
 
     def warm_up(self) -> None:
-        """Load the models and the library matrix now, so the first query answers fast (and failures show early)."""
+        """Open the models and load the library matrix now, so the first query answers fast (and failures show
+        early)."""
         self.recommender
+        with self._models_lock:
+            models = list(self._models.values())
+        for model in models:
+            model.load()
         self._library()
 
     # -- indexing -------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class ImageEncoder(InferenceModel["_ImageSession"]):
     On a GPU a batch goes whole, and batches are larger.
     """
 
-    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
+    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None, open_now: bool = True):
         super().__init__()
         self._bundle, self._requested = bundle, provider
         self.spec = bundle.manifest.image_encoder.preprocess
@@ -63,7 +63,8 @@ class ImageEncoder(InferenceModel["_ImageSession"]):
         self.lanes = max(1, threads or cpu_cores())
         self.provider = ""  # the provider serving the session, once open
         self.batch_size = CPU_BATCH
-        self.load()
+        if open_now:  # else on first use
+            self.load()
 
     @cached_property
     def identity(self) -> str:
@@ -138,7 +139,7 @@ class TextEncoder(InferenceModel["_TextSession"]):
     Texts are batched by length, so a batch pads to a similar length rather than to the longest of all.
     """
 
-    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
+    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None, open_now: bool = True):
         super().__init__()
         self._bundle, self._requested = bundle, provider
         self.tokenizer = load_tokenizer(bundle)
@@ -147,7 +148,8 @@ class TextEncoder(InferenceModel["_TextSession"]):
         self.batch_size = CPU_BATCH
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memo_lock = threading.Lock()
-        self.load()
+        if open_now:  # else on first use
+            self.load()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-norm embeddings, one row per text, in order; batches go side by side on the lanes."""

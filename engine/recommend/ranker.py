@@ -122,10 +122,11 @@ class RankerOutput:
 class OnnxRanker(InferenceModel[ModelSession]):
     """The bundle's `ranker.onnx`, one session, batch of one query."""
 
-    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None):
+    def __init__(self, bundle: Bundle, provider: str = "auto", threads: int | None = None, open_now: bool = True):
         super().__init__()
         self._bundle, self._requested, self._threads = bundle, provider, threads
-        self.load()
+        if open_now:  # else on first use
+            self.load()
 
     def _load(self) -> ModelSession:
         section = self._bundle.manifest.ranker

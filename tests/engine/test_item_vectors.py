@@ -41,9 +41,10 @@ def test_a_catalog_asked_before_embeds_nothing_in_a_new_session(profile, catalog
     with unlock(profile) as lens:
         first = _ranking(lens, catalog)
     with unlock(profile) as lens:  # a new process would start from the store alone: so does this session
-        lens.text_encoder.encode_one("outing")  # the category itself is not a catalog item
         _refuse_encoding(monkeypatch)
         assert _ranking(lens, catalog) == first
+        assert not lens.recommender.embedder.image_encoder.loaded  # neither encoder even opened its session
+        assert not lens.recommender.text_encoder.loaded
 
 
 def test_a_picture_changed_in_place_is_embedded_again(profile, catalog, photo_dir):
