@@ -18,15 +18,14 @@ import dataclasses
 import json
 import os
 import secrets
-import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from hmac import compare_digest
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import argon2
-import keyring
 from argon2.exceptions import HashingError
 from argon2.low_level import Type, hash_secret_raw
 from argon2.profiles import RFC_9106_LOW_MEMORY
@@ -34,23 +33,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from keyring.backend import KeyringBackend
-from keyring.backends import fail, null
-from keyring.errors import KeyringError
 
 from engine.home import write_private
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 try:
     import fcntl
 except ImportError:  # Windows: no flock
     fcntl = None  # type: ignore[assignment]
-
-if sys.platform != "darwin":
-    # keyring imports every backend when it picks one, and the macOS one's module loads its frameworks through
-    # ctypes.util.find_library, which off macOS runs gcc and ld: they wrote temp files to /tmp during
-    # `visuallens init`. That backend needs macOS, so its module is never imported elsewhere (an import of a None
-    # entry raises ImportError, which the backend's package catches as "Security API unavailable").
-    sys.modules.setdefault("keyring.backends.macOS.api", None)  # type: ignore[arg-type]
 
 KEYRING_SERVICE = "VisualLens"
 KEY_FILE_NAME = "keys.json"
@@ -179,9 +171,11 @@ class KeyManager:
         except NoKeyError:  # no data dir
             return
         if wrapping is not None and isinstance(wrapping.get("account"), str):
+            from engine.profile import os_keyring
+
             try:
-                keyring.get_keyring().delete_password(KEYRING_SERVICE, wrapping["account"])
-            except KeyringError:
+                os_keyring.backend().delete_password(KEYRING_SERVICE, wrapping["account"])
+            except os_keyring.KeyringError:
                 pass  # already gone, or the keyring is unavailable: the key file it unwrapped no longer exists
 
     def _unwrap_passphrase(self, wrapping: dict, passphrase: str) -> bytes:
@@ -203,13 +197,15 @@ class KeyManager:
                 raise ValueError("no keyring account")
         except (TypeError, ValueError) as error:
             raise self._corrupt(KEYRING, error) from None
+        from engine.profile import os_keyring
+
         try:
             backend = _usable_keyring()
         except KeyringUnavailableError as error:
             raise KeyringUnavailableError(f"{error}; {fallback}") from None
         try:
             encoded = backend.get_password(KEYRING_SERVICE, wrapping["account"])
-        except KeyringError as error:
+        except os_keyring.KeyringError as error:
             raise KeyringUnavailableError(
                 f"keyring unavailable: {_backend_name(backend)} failed: {error}; {fallback}"
             ) from error
@@ -313,13 +309,15 @@ def _passphrase_wrapping(store_key: bytes, passphrase: str, params: argon2.Param
 
 def _keyring_wrapping(store_key: bytes) -> dict:
     """Wrap under a fresh random KEK stored in the keyring, after a set/get round trip proves the keyring works."""
+    from engine.profile import os_keyring
+
     backend = _usable_keyring()
     account = f"store-{secrets.token_hex(8)}"  # one entry per key file: two data dirs never collide
     kek = secrets.token_bytes(KEY_BYTES)
     try:
         backend.set_password(KEYRING_SERVICE, account, _b64encode(kek))
         stored = backend.get_password(KEYRING_SERVICE, account)
-    except KeyringError as error:
+    except os_keyring.KeyringError as error:
         raise KeyringUnavailableError(f"keyring unavailable: {_backend_name(backend)} failed: {error}") from error
     if stored != _b64encode(kek):
         raise KeyringUnavailableError(f"keyring unavailable: {_backend_name(backend)} did not return the key it stored")
@@ -328,6 +326,8 @@ def _keyring_wrapping(store_key: bytes) -> dict:
 
 def keyring_available() -> bool:
     """Whether the OS keyring has a real backend that stores and returns a secret (a probe entry, then removed)."""
+    from engine.profile import os_keyring
+
     try:
         backend = _usable_keyring()
         account = f"probe-{secrets.token_hex(8)}"
@@ -335,14 +335,16 @@ def keyring_available() -> bool:
         backend.set_password(KEYRING_SERVICE, account, probe)
         returned = backend.get_password(KEYRING_SERVICE, account)
         backend.delete_password(KEYRING_SERVICE, account)
-    except (KeyringUnavailableError, KeyringError):
+    except (KeyringUnavailableError, os_keyring.KeyringError):
         return False
     return returned == probe
 
 
 def _usable_keyring() -> KeyringBackend:
-    backend = keyring.get_keyring()
-    if isinstance(backend, (fail.Keyring, null.Keyring)):
+    from engine.profile import os_keyring
+
+    backend = os_keyring.backend()
+    if not os_keyring.usable(backend):
         raise KeyringUnavailableError(f"keyring unavailable: no usable OS keyring backend ({_backend_name(backend)})")
     return backend
 
