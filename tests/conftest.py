@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import itertools
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -47,6 +50,47 @@ def _no_network():
     socket.socket.connect = original
 
 
+def _module_marks(path: Path) -> set[str]:
+    """The markers a test module's `pytestmark = pytest.mark.NAME` (or a list of them) puts on all its tests."""
+    marks: set[str] = set()
+    for node in ast.parse(path.read_bytes(), str(path)).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets):
+            values = node.value.elts if isinstance(node.value, (ast.List, ast.Tuple)) else [node.value]
+            for value in values:
+                value = value.func if isinstance(value, ast.Call) else value
+                if (isinstance(value, ast.Attribute) and isinstance(value.value, ast.Attribute)
+                        and value.value.attr == "mark" and isinstance(value.value.value, ast.Name)):
+                    marks.add(value.attr)
+    return marks
+
+
+def _deselects_every_test(expression: str, marks: set[str]) -> bool:
+    """Whether `-m expression` is false for a test with `marks`, whatever other markers the test has."""
+    if not marks or "=" in expression:  # keyword arguments of markers: leave it to pytest
+        return False
+    others = sorted(set(re.findall(r"[\w:+\-.\[\]\\/]+", expression)) - {"and", "or", "not"} - marks)
+    if len(others) > 8:
+        return False
+    from _pytest.mark.expression import Expression
+
+    compiled = Expression.compile(expression)
+    for values in itertools.product((False, True), repeat=len(others)):
+        given = dict(zip(others, values))
+        if compiled.evaluate(lambda name, /, **kwargs: name in marks or given.get(name, False)):
+            return False
+    return True
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Not even import a test module whose `pytestmark` makes `-m` deselect all its tests (`./run test fast` and the
+    slow, clip and fuzz modules): importing the export and fuzz modules loads torch, NLTK and Hypothesis, a quarter
+    of a minute of the fast tier. Other runs, and modules with tests of their own marks, are collected as usual."""
+    expression = config.option.markexpr
+    if not expression or collection_path.suffix != ".py" or not collection_path.name.startswith("test_"):
+        return None
+    return True if _deselects_every_test(expression, _module_marks(collection_path)) else None
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Build the real `lite` bundle once, before the first test that needs it, outside the per-test timeouts: the
     build trains its ranker and takes minutes. `VISUALLENS_TEST_BUNDLE` may point at a prebuilt one instead."""
@@ -82,8 +126,16 @@ def photo_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture()
-def home(tmp_path, lite_bundle, monkeypatch) -> Path:
-    """An isolated VisualLens data dir with the lite bundle installed and a passphrase for unlocking."""
+def home(tmp_path, lite_bundle, monkeypatch, request) -> Path:
+    """An isolated VisualLens data dir with the lite bundle installed and a passphrase for unlocking.
+
+    Profiles made in this process derive their key file's key with test_keys' fast Argon2id parameters (the key file
+    records them, so later unlocks, in subprocesses too, are fast): the real ones take a few tenths of a second on
+    every initialise and unlock, about a fifth of the fast tier. The tests of the real parameters ask for `real_kdf`;
+    profiles made by `visuallens init` in a subprocess of its own get them too."""
+    from engine.profile import keys
+    from tests.engine.test_keys import FAST_KDF
+
     root = tmp_path / "home"
     bundles = tmp_path / "bundles"
     bundles.mkdir()
@@ -91,7 +143,14 @@ def home(tmp_path, lite_bundle, monkeypatch) -> Path:
     monkeypatch.setenv("VISUALLENS_HOME", str(root))
     monkeypatch.setenv("VISUALLENS_BUNDLES", str(bundles))
     monkeypatch.setenv("VISUALLENS_PASSPHRASE", "correct horse battery staple")
+    if "real_kdf" not in request.fixturenames:
+        monkeypatch.setattr(keys, "DEFAULT_KDF", FAST_KDF)
     return root
+
+
+@pytest.fixture()
+def real_kdf() -> None:
+    """Asked for by a test, `home` leaves the Argon2id parameters a real profile gets in place."""
 
 
 @pytest.fixture()

@@ -1,4 +1,5 @@
-"""The `visuallens` CLI end to end in a subprocess: the main job, JSON output, exit codes and error lines."""
+"""The `visuallens` CLI end to end: the main job, JSON output, exit codes and error lines. The commands run in this
+process (`vl`); the main job also runs in subprocesses (`vl_process`, the slow tier)."""
 
 import json
 import os
@@ -8,10 +9,21 @@ import sys
 
 import pytest
 
+from tests.engine.fault_tools import run_cli_in_process
+
 PASS = "correct horse battery staple"
 
 
 def vl(*args, env=None, check=True):
+    """`visuallens ARGS` in this process; `env` is laid over the environment."""
+    result = run_cli_in_process(*args, env=env)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}")
+    return result
+
+
+def vl_process(*args, env=None, check=True):
+    """`visuallens ARGS` in a subprocess of its own, as a user runs it."""
     result = subprocess.run(
         [sys.executable, "-m", "engine.cli", *map(str, args)],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, timeout=300,
@@ -29,7 +41,8 @@ def library(home, photo_dir, tmp_path):
     return folder
 
 
-def test_main_job_index_search_recommend_status_forget_wipe(library, catalog, tmp_path, home):
+@pytest.mark.parametrize("vl", [vl, pytest.param(vl_process, marks=pytest.mark.slow)], ids=["in-process", "subprocess"])
+def test_main_job_index_search_recommend_status_forget_wipe(library, catalog, tmp_path, home, vl):
     report = json.loads(vl("index", library, "--json").stdout)
     assert report["added"] == 4 and report["failed"] == []
 

@@ -20,7 +20,9 @@ from tests.engine.fault_tools import REPO, cli_command, make_photos, run_cli
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt creates the QApplication
 
-pytestmark = pytest.mark.timeout(300)
+# Whole sessions in processes of their own, and 20 s of `visuallens watch` under strace: the slow tier (CI); the fast
+# tier checks the files the engine writes in tests/engine/test_privacy_on_disk.py.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 LIBRARY_NAME = "VerySecretHolidayFolder"
 TELEMETRY_HINT = "onnxruntime>=1.29 on Linux queues 1DS telemetry unless ORT_DISABLE_TELEMETRY=1 is set before import"

@@ -174,6 +174,7 @@ def test_wipe_deletes_the_profile_and_returns_to_setup(qtbot, ready, home):
     qtbot.waitUntil(lambda: ready.wizard is not None and ready.wizard.isVisible())
 
 
+@pytest.mark.slow  # indexes 64 photos: not in `./run test fast`
 def test_the_event_loop_keeps_running_while_indexing(qtbot, window, home, many_photos):
     initialise(Home(home), PASS, use_keyring=False)
     window.start()
@@ -190,6 +191,7 @@ def test_the_event_loop_keeps_running_while_indexing(qtbot, window, home, many_p
     assert len(progress) >= 4 and progress[-1].done == progress[-1].total == 64
 
 
+@pytest.mark.slow  # indexes 64 photos: not in `./run test fast`
 def test_pause_holds_indexing_and_resume_finishes_it(qtbot, window, home, many_photos):
     initialise(Home(home), PASS, use_keyring=False)
     window.start()
@@ -245,6 +247,10 @@ def test_new_renamed_and_deleted_photos_show_up_by_themselves(qtbot, ready, pict
     from PIL import Image
 
     assert ready.live.folders == (pictures.resolve(),)
+    ready.live.quiet_seconds = 0.5  # not the app's 2 s: three bursts settle sooner; the watcher tests cover the wait
+    ready.live.stop()
+    ready.live.follow()
+    assert ready.live.folders == (pictures.resolve(),)
     Image.open(photo_dir / "coffee.jpg").rotate(180).save(pictures / "new.jpg")
     qtbot.waitUntil(lambda: ready.library.model.rowCount() == 5, timeout=60_000)
     (pictures / "new.jpg").rename(pictures / "renamed.jpg")
@@ -255,6 +261,7 @@ def test_new_renamed_and_deleted_photos_show_up_by_themselves(qtbot, ready, pict
     assert ready.session.lens.store.count() == 4
 
 
+@pytest.mark.slow  # indexes 64 photos: not in `./run test fast`
 def test_a_fuller_library_fills_the_grid_and_the_evidence(qtbot, window, home, many_photos, catalog):
     initialise(Home(home), PASS, use_keyring=False)
     window.start()

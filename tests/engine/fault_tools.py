@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +50,59 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300, **kwargs)
     """`visuallens ARGS` in a subprocess (environment of this process unless `env`), output captured as text."""
     return subprocess.run(cli_command(*args), check=False, cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=timeout, **kwargs)
+
+
+def run_cli_in_process(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`visuallens ARGS` in this process (typer's CliRunner), for the tests that are about what a command does and
+    prints, not about the process: the same result shape as `run_cli`, without the second or two a fresh
+    interpreter takes to start and import. `env` is laid over this process's environment for the call.
+
+    Like a process of its own, an unexpected exception exits 1 with its traceback on stderr."""
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+
+    with _environment(env or {}), _fresh_consoles():
+        result = CliRunner().invoke(app, [str(arg) for arg in args])
+    stderr = result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        stderr += "Traceback (most recent call last):\n" + "".join(traceback.format_exception(*result.exc_info)[1:])
+    return subprocess.CompletedProcess(cli_command(*args), result.exit_code, result.stdout, stderr)
+
+
+@contextmanager
+def _environment(changes: dict):
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextmanager
+def _fresh_consoles():
+    """The CLI's consoles as a `visuallens` process with captured output would make them in the environment of this
+    call: this process made them when it imported the CLI, with its own terminal and environment (`pytest -s`)."""
+    from rich.console import Console
+
+    from engine.cli import context
+
+    consoles = (context.out, context.err)
+    saved = [(c._color_system, c._force_terminal, c._width, c._height) for c in consoles]
+    try:
+        for console in consoles:
+            fresh = Console(file=io.StringIO(), stderr=console.stderr)  # its output is a pipe, not a terminal
+            console._color_system, console._force_terminal = fresh._color_system, fresh._force_terminal
+            console._width, console._height = fresh._width or 80, fresh._height or 25  # COLUMNS, LINES, or 80x25
+        yield
+    finally:
+        for console, (color, force, width, height) in zip(consoles, saved):
+            console._color_system, console._force_terminal, console._width, console._height = color, force, width, height
 
 
 def unprivileged(command: list[str]) -> list[str]:

@@ -199,6 +199,7 @@ def _assert_failed(report: dict, expected: dict[str, str]) -> None:
         assert "\n" not in reason and len(reason) < 200
 
 
+@pytest.mark.slow  # three CLI processes over the whole corpus; the fast tier has test_library_profile's bad files
 def test_bad_inputs_are_reported_once_and_skipped_and_the_count_is_exact(profile, photo_dir, tmp_path):
     prefix = unprivileged([])
     permissions = prefix is not None
@@ -282,6 +283,7 @@ def _limit_address_space() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
 
+@pytest.mark.slow  # CLI processes under an address-space limit; the fast tier refuses strips in test_serve_pictures
 def test_a_few_hundred_bytes_of_one_pixel_strip_are_refused_under_a_memory_limit(profile, photo_dir, tmp_path):
     library = tmp_path / "library"
     library.mkdir()

@@ -4,7 +4,6 @@ store, its WAL and shared memory, the key file (and any half-written copy) and t
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from engine.api import NotInitialisedError, initialise, unlock, wipe
 from engine.cli.passphrase import NEW_PASSPHRASE_ENV, passphrase_command
 from engine.home import Home
 from engine.profile.keys import KeyManager, WrongPassphraseError
-from tests.engine.fault_tools import REPO, assert_consistent, make_photos, run_cli
+from tests.engine.fault_tools import REPO, assert_consistent, make_photos, run_cli_in_process
 from tests.engine.test_keys import MemoryKeyring
 
 PASS = "correct horse battery staple"
@@ -26,8 +25,8 @@ NEW = "a brand new passphrase"
 
 
 def rotate(env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine.cli", "passphrase"], check=False, cwd=REPO,
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    """`visuallens passphrase` (in this process: its standard input is no terminal either)."""
+    return run_cli_in_process("passphrase", env=env)
 
 
 @pytest.fixture()
@@ -39,7 +38,7 @@ def indexed(home, tmp_path) -> tuple[Home, bytes]:
     return Home.default(), KeyManager(home).unlock(PASS)
 
 
-def test_passphrase_change_keeps_the_data_and_retires_the_old_passphrase(indexed):
+def test_passphrase_change_keeps_the_data_and_retires_the_old_passphrase(real_kdf, indexed):
     home, key = indexed
     wrapping_before = json.loads((home.root / "keys.json").read_text())["wrappings"][0]
     store_before = home.store_path.read_bytes()
@@ -57,9 +56,9 @@ def test_passphrase_change_keeps_the_data_and_retires_the_old_passphrase(indexed
     assert home.store_path.read_bytes() == store_before  # re-wrapped, not re-encrypted: nothing to lose
     assert len(assert_consistent(home.store_path, key)) == 8
 
-    old = run_cli("status", "--json")  # the environment still holds the old passphrase
+    old = run_cli_in_process("status", "--json")  # the environment still holds the old passphrase
     assert old.returncode == 4 and "wrong passphrase" in old.stderr
-    new = run_cli("search", "a cat", "--json", env={**os.environ, "VISUALLENS_PASSPHRASE": NEW})
+    new = run_cli_in_process("search", "a cat", "--json", env={"VISUALLENS_PASSPHRASE": NEW})
     assert new.returncode == 0 and len(json.loads(new.stdout)) == 8
 
 
@@ -133,7 +132,7 @@ def test_wipe_deletes_store_wal_shm_keys_and_the_keyring_entry(home, tmp_path, m
 
 def test_the_wipe_command_deletes_everything(indexed):
     home, _ = indexed
-    done = run_cli("wipe", "--yes")
+    done = run_cli_in_process("wipe", "--yes")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in home.root.iterdir()) == ["settings.json"]
-    assert run_cli("status").returncode == 3  # no profile any more
+    assert run_cli_in_process("status").returncode == 3  # no profile any more

@@ -168,6 +168,7 @@ def test_dense_flops_of_a_small_graph(tmp_path):
     assert compute.flops == 2 * compute.macs
 
 
+@pytest.mark.slow  # builds `benchmarks/run`'s 300-photo library: not in `./run test fast`
 def test_the_query_benchmark_library_is_served_by_its_bundle(lite_bundle, catalog, tmp_path):
     """`benchmarks/run`'s synthetic library is recorded as the bundle's, so recommend and search read all of it."""
     from benchmarks.perf.queries import populate

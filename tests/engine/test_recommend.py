@@ -53,7 +53,11 @@ def _library(folder, subject, seed):
     return folder
 
 
-@pytest.mark.parametrize("subject, expected", [("chelsea", "cat-cafe"), ("coffee", "espresso-bar"), ("rocket", "space-museum")])
+SLOW = pytest.mark.slow  # the same path with another subject: CI runs them, `./run test fast` the first one
+
+
+@pytest.mark.parametrize("subject, expected", [("chelsea", "cat-cafe"), pytest.param("coffee", "espresso-bar", marks=SLOW),
+                                               pytest.param("rocket", "space-museum", marks=SLOW)])
 def test_the_users_photos_decide_the_ranking(home, tmp_path, catalog, subject, expected):
     initialise(Home.default(), passphrase="correct horse battery staple", use_keyring=False)
     with unlock(Home.default()) as lens:

@@ -165,6 +165,7 @@ def test_trickling_bodies_are_closed_and_the_client_gets_through(serve, token):
 
 
 @pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="reads the connection's state from Linux's TCP_INFO")
+@pytest.mark.slow  # pushes about 9 MB of answers at the server: not in `./run test fast`
 def test_answers_left_unread_are_closed(serve):
     server = serve(send_timeout=1.0)
     sock = _unread(_port(server), 40_000)  # about 9 MB of 401 answers: more than the kernel buffers
@@ -193,6 +194,7 @@ def test_at_the_cap_the_oldest_connections_without_the_token_make_room(serve):
             sock.close()
 
 
+@pytest.mark.slow  # waits out a 5 s body deadline: not in `./run test fast`
 def test_beyond_the_cap_of_busy_connections_new_ones_are_refused(serve):
     """Only requests with the token, in progress, hold a place for sure. Once every place is so held, a new
     connection is closed at once; after the slow bodies are reaped, the client gets through."""

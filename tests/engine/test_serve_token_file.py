@@ -12,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from engine.serve import token
 from engine.serve.server import LocalServer
 from engine.serve.token import ServerRunningError, clear_stale_token_file, write_token_file
 from tests.engine.fault_tools import REPO, cli_command
@@ -64,6 +65,7 @@ def test_a_second_server_is_refused_while_the_first_runs(lens, tmp_path):
     assert first.token_file_removed and not (config / "api.json").exists()
 
 
+@pytest.mark.slow  # two server processes, one killed: not in `./run test fast` (the stale-file cases below are)
 def test_a_server_killed_with_sigkill_leaves_a_file_the_next_start_clears(lens, tmp_path):
     config = tmp_path / "cfg"
     first = serve(config)
@@ -142,8 +144,9 @@ def test_another_server_with_another_token_is_not_this_files_server(lens, tmp_pa
         assert (tmp_path / "theirs" / "api.json").exists()
 
 
-def test_a_port_held_without_answers_is_not_taken_over(tmp_path, listener):
+def test_a_port_held_without_answers_is_not_taken_over(tmp_path, listener, monkeypatch):
     """A stopped (SIGSTOP) server still holds its port: refuse rather than guess."""
+    monkeypatch.setattr(token, "PROBE_TIMEOUT", 0.5)  # nothing answers here: no need to wait the full 5 s
     plant(tmp_path, json.dumps({"url": f"http://127.0.0.1:{listener}", "token": "x"}))
     with pytest.raises(ServerRunningError, match="did not answer"):
         clear_stale_token_file(tmp_path)

@@ -1,7 +1,8 @@
 """Tampering is noticed (#19, finding 9): a page that fails its HMAC, a store missing or emptied next to its key file
 and an older copy of the store put back are each refused with one clear error (exit 8) that names the way out, and
 the key file's generation can be neither lowered nor stripped. Crashes and concurrent writers never lock the user
-out. Finding 12: `visuallens init` writes nothing outside the data dir."""
+out. Finding 12: `visuallens init` writes nothing outside the data dir. The commands whose refusals are checked run
+in this process; crashes and system-call traces run in processes of their own."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from engine.profile.keys import KeyManager, KeyStoreError
 from engine.profile.records import PhotoProfile
 from engine.profile.store import GENERATION, ProfileStore, StoreDamagedError
 from tests.engine.fault_tools import REPO, cli_command, make_photos, raw_connection, run_cli
+from tests.engine.fault_tools import run_cli_in_process as cli
 from tests.engine.test_keys import FAST_KDF
 
 PASS = "correct horse battery staple"
@@ -67,14 +69,31 @@ def synthetic(count: int, start: int = 0) -> list[PhotoProfile]:
                          width=8, height=8) for i in range(start, start + count)]
 
 
-@pytest.fixture()
-def indexed(home, tmp_path) -> tuple[Home, Path]:
-    """A profile that indexed 24 photos through the CLI, closed (its WAL checkpointed)."""
-    initialise(Home.default(), passphrase=PASS, use_keyring=False)
-    library = tmp_path / "library"
+@pytest.fixture(scope="module")
+def indexed_once(tmp_path_factory, lite_bundle) -> tuple[Path, Path]:
+    """A data dir that indexed 24 photos through the CLI, closed (its WAL checkpointed), and its library (which the
+    tests only read): made once, copied for each test by `indexed`."""
+    root = tmp_path_factory.mktemp("indexed")
+    (root / "bundles").mkdir()
+    (root / "bundles" / "lite").symlink_to(lite_bundle, target_is_directory=True)
+    library = root / "library"
     make_photos(library, 24)
-    done = run_cli("index", str(library), "--json")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("VISUALLENS_HOME", str(root / "home"))
+        env.setenv("VISUALLENS_BUNDLES", str(root / "bundles"))
+        env.setenv("VISUALLENS_PASSPHRASE", PASS)
+        env.setattr("engine.profile.keys.DEFAULT_KDF", FAST_KDF)  # as `home` has it
+        initialise(Home.default(), passphrase=PASS, use_keyring=False)
+        done = cli("index", str(library), "--json")
     assert done.returncode == 0, done.stderr
+    return root / "home", library
+
+
+@pytest.fixture()
+def indexed(home, indexed_once) -> tuple[Home, Path]:
+    """A profile that indexed 24 photos through the CLI, closed (its WAL checkpointed): a copy of `indexed_once`."""
+    data_dir, library = indexed_once
+    shutil.copytree(data_dir, home)  # the store, its key file and settings, with their private modes
     return Home.default(), library
 
 
@@ -96,14 +115,14 @@ def test_a_damaged_page_stops_status_search_and_index_with_one_clear_error(index
     pages = home.store_path.stat().st_size // PAGE
     flip(home.store_path, pages // 2)
     for args in (("status", "--json"), ("search", "a cat", "--json"), ("index", str(library), "--json")):
-        assert_refused(run_cli(*args), f"store {home.store_path} is damaged or was tampered with",
+        assert_refused(cli(*args), f"store {home.store_path} is damaged or was tampered with",
                        "fail authentication")
 
 
 def test_damage_to_page_one_is_damage_not_a_wrong_passphrase(indexed):
     home, _ = indexed
     flip(home.store_path, 0)
-    assert_refused(run_cli("status"), "does not decrypt with the key in", "damaged")
+    assert_refused(cli("status"), "does not decrypt with the key in", "damaged")
 
 
 def test_a_big_store_is_checked_by_status_and_index_and_where_read(indexed, monkeypatch):
@@ -151,7 +170,7 @@ def test_a_store_missing_or_emptied_next_to_its_key_file_is_refused(indexed, how
     else:
         home.store_path.unlink()
     for args in (("status",), ("search", "a cat")):
-        assert_refused(run_cli(*args), f"store {home.store_path} is {how}", "but its key file")
+        assert_refused(cli(*args), f"store {home.store_path} is {how}", "but its key file")
     if how == "empty":
         assert home.store_path.stat().st_size == 0  # nothing was written in its place
     else:
@@ -177,14 +196,14 @@ def test_an_older_copy_of_the_store_is_refused_and_the_whole_backup_opens(indexe
     for name in ("profile.db", "keys.json"):
         shutil.copy(home.root / name, backup / name)
     forgotten = sorted(library.iterdir())[0]
-    assert run_cli("forget", str(forgotten)).returncode == 0
+    assert cli("forget", str(forgotten)).returncode == 0
 
     shutil.copy(backup / "profile.db", home.store_path)
     for args in (("search", "a cat", "--json"), ("status",), ("index", str(library))):
-        assert_refused(run_cli(*args), f"store {home.store_path} is older than its key file")
+        assert_refused(cli(*args), f"store {home.store_path} is older than its key file")
 
     shutil.copy(backup / "keys.json", home.root / "keys.json")  # the way out: both files of one backup
-    found = run_cli("search", "a cat", "-k", "100", "--json")
+    found = cli("search", "a cat", "-k", "100", "--json")
     assert found.returncode == 0 and str(forgotten) in {hit["path"] for hit in json.loads(found.stdout)}
 
 
@@ -232,14 +251,14 @@ def test_the_key_files_generation_cannot_be_lowered_or_stripped(indexed, tmp_pat
 
     lowered = {**real, "generation": 0}
     (home.root / "keys.json").write_text(json.dumps(lowered))
-    assert_refused(run_cli("status"), "its store generation does not authenticate", code=4)
+    assert_refused(cli("status"), "its store generation does not authenticate", code=4)
 
     stripped = {"version": 1, "wrappings": real["wrappings"]}  # as an older VisualLens wrote it
     (home.root / "keys.json").write_text(json.dumps(stripped))
-    assert_refused(run_cli("status"), "records no store generation", code=4)
+    assert_refused(cli("status"), "records no store generation", code=4)
 
     (home.root / "keys.json").write_text(json.dumps(real))
-    assert run_cli("status").returncode == 0
+    assert cli("status").returncode == 0
 
 
 @pytest.mark.parametrize("change", [{"generation": 0}, {"generation": 10**6}, {"generation": -1},
@@ -302,6 +321,7 @@ def test_a_crash_between_the_store_commit_and_the_key_file_write_keeps_the_profi
         assert KeyManager(home.root).generation(key) == before + 2 == lens.store.generation()
 
 
+@pytest.mark.slow  # four `visuallens index` processes killed at 1.5 to 6 s: not in `./run test fast`
 def test_kill_9_while_indexing_never_locks_the_profile(home, tmp_path):
     initialise(Home.default(), passphrase=PASS, use_keyring=False)
     profile = Home.default()
@@ -349,6 +369,7 @@ def test_recording_generations_never_undoes_a_passphrase_change(tmp_path):
 # -- finding 12: nothing written outside the data dir -------------------------------------------------------------
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="traces Linux system calls")
+@pytest.mark.slow  # a whole `visuallens init` process under strace: not in `./run test fast`
 def test_init_writes_nothing_outside_the_data_dir(tmp_path):
     """Was: picking a keyring backend imported the macOS one, whose ctypes.util.find_library ran gcc and ld: they
     wrote (and removed) temp files in /tmp. Traced at the system-call level, as those files do not stay."""

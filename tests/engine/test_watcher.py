@@ -106,6 +106,7 @@ def _settled(seen: list) -> int:
     return count
 
 
+@pytest.mark.slow  # waits for the real observer's batches to settle: the debouncer and filter tests above are fast
 def test_a_burst_of_200_new_files_is_a_batch_or_two(batches, photo_dir):
     folder, seen = batches
     data = (photo_dir / "coffee.jpg").read_bytes()
@@ -115,6 +116,7 @@ def test_a_burst_of_200_new_files_is_a_batch_or_two(batches, photo_dir):
     assert seen[0] == {folder.resolve()}
 
 
+@pytest.mark.slow  # waits for the real observer's batches to settle: the debouncer and filter tests above are fast
 def test_an_editor_saving_three_times_is_one_batch(batches, photo_dir):
     folder, seen = batches
     target = folder / "edited.jpg"
@@ -125,6 +127,7 @@ def test_an_editor_saving_three_times_is_one_batch(batches, photo_dir):
     assert _settled(seen) == 1
 
 
+@pytest.mark.slow  # waits for the real observer's batches to settle: the debouncer and filter tests above are fast
 def test_temp_files_alone_make_no_batch_until_renamed_to_a_photo(batches):
     folder, seen = batches
     (folder / "DCIM").mkdir()  # a new folder is a change of its own
@@ -239,6 +242,7 @@ def test_new_renamed_edited_and_deleted_photos_follow_live(running, library):
     assert not any(h.path.endswith("chelsea.png") for h in lens.search("a cat", k=5))  # not in the matrix either
 
 
+@pytest.mark.slow  # waits out half-written files; the debouncer test above checks growing files with a set clock
 def test_partial_downloads_and_slow_copies_are_indexed_once_complete(running, library, tmp_path):
     source = tmp_path / "source.png"
     Image.open(library / "rocket.jpg").rotate(180).save(source)
@@ -318,7 +322,8 @@ def _expect(lines: queue.Queue, text: str, seen: list[str]) -> None:
     raise AssertionError(f"{text!r} never printed; got {seen}")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+# SIGINT in the fast tier; SIGTERM, the same path with another signal, in the slow one.
+@pytest.mark.parametrize("signum", [pytest.param(signal.SIGTERM, marks=pytest.mark.slow), signal.SIGINT])
 def test_watch_command_indexes_changes_and_stops_cleanly_on_a_signal(library, photo_dir, signum):
     process = subprocess.Popen([sys.executable, "-m", "engine.cli", "watch", str(library), "--quiet", str(QUIET)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
