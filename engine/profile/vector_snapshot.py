@@ -11,13 +11,13 @@ and the snapshot written again); it is written beside the store like a private f
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
@@ -96,25 +96,21 @@ class VectorSnapshot:
         """Delete the snapshot (after photos were forgotten: their vectors and paths must not stay on disk)."""
         self.path.unlink(missing_ok=True)
 
-    def _open(self, file: BinaryIO, header_bytes: bytes, prefix: bytes, sizes: list[int]) -> list[bytearray]:
-        """The decrypted parts (ids, vectors, paths), each filled chunk by chunk into its own buffer."""
+    def _open(self, file: io.BufferedReader, header_bytes: bytes, prefix: bytes, sizes: list[int]) -> list[bytearray]:
+        """The decrypted parts (ids, vectors, paths): each chunk read into one reused buffer and decrypted straight
+        into its part's buffer (no copy of the matrix beyond the matrix itself)."""
         parts = [bytearray(size) for size in sizes]
         total = len(_chunk_sizes(sizes))
-        number = 0
-        for part in parts:
-            for start in range(0, len(part), CHUNK_BYTES) if part else ():
-                number = self._open_chunk(file, header_bytes, prefix, number, total, part, start)
-        if number == 0:  # an empty matrix: one empty chunk
-            self._open_chunk(file, header_bytes, prefix, 0, 1, bytearray(), 0)
+        sealed = memoryview(bytearray(min(CHUNK_BYTES, max(sizes)) + _TAG_BYTES))
+        pieces = [(memoryview(part), start) for part in parts for start in range(0, len(part), CHUNK_BYTES)]
+        for number, (part, start) in enumerate(pieces or [(memoryview(bytearray()), 0)]):
+            size = min(CHUNK_BYTES, len(part) - start)
+            if file.readinto(sealed[: size + _TAG_BYTES]) != size + _TAG_BYTES:
+                raise ValueError("the snapshot is shorter than its header says")
+            aad = _chunk_data(header_bytes, number, last=number == total - 1)
+            nonce = prefix + struct.pack(">I", number)
+            self._aead.decrypt_into(nonce, sealed[: size + _TAG_BYTES], aad, part[start : start + size])
         return parts
-
-    def _open_chunk(
-        self, file: BinaryIO, header: bytes, prefix: bytes, number: int, total: int, part: bytearray, start: int
-    ) -> int:
-        size = min(CHUNK_BYTES, len(part) - start)
-        aad = _chunk_data(header, number, last=number == total - 1)
-        part[start : start + size] = self._aead.decrypt(prefix + struct.pack(">I", number), file.read(size + _TAG_BYTES), aad)
-        return number + 1
 
 
 def _bytes(array: np.ndarray) -> memoryview:
