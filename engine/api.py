@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -23,13 +24,14 @@ from engine.profile.describers import load_describer
 from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
 from engine.profile.records import Failure
-from engine.profile.store import ProfileStore
+from engine.profile.store import ProfileStore, StoreBusyError, StoreWriteError
 from engine.recommend.candidates import CandidateEmbedder, ItemEmbedder
 from engine.recommend.ranker import OnnxRanker, ranker_summary
 from engine.recommend.recommender import TRAINED, ZERO_SHOT, Recommendation, Recommender
 from engine.recommend.retrieval import top_w
 
 PASSPHRASE_ENV = "VISUALLENS_PASSPHRASE"
+VERIFIED_BUNDLE_FILES = "verified_bundle_files"  # meta key: {bundle path: {file: FileCheck}} of the active bundle
 Model = TypeVar("Model", ImageEncoder, TextEncoder, OnnxRanker)
 
 
@@ -118,7 +120,15 @@ class VisualLens:
                 f"{path}: model bundle {self.settings.bundle!r} is not installed "
                 f"(build it with `visuallens-export bundle lite --out {path}`)"
             )
-        return load_bundle(path)
+        known = json.loads(self.store.get_meta(VERIFIED_BUNDLE_FILES) or "{}")
+        bundle = load_bundle(path, verified=known.get(str(path), {}))
+        checked = json.loads(json.dumps(bundle.verified))  # as stored: tuples become lists
+        if checked != known.get(str(path)):
+            try:
+                self.store.set_meta(VERIFIED_BUNDLE_FILES, json.dumps({str(path): checked}))
+            except (StoreBusyError, StoreWriteError):  # a saving for the next start-up, never a reason to fail
+                pass
+        return bundle
 
     @property
     def image_encoder(self) -> ImageEncoder:

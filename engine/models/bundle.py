@@ -15,7 +15,8 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -35,12 +36,18 @@ class BundleError(Exception):
     """A model bundle that cannot be used; the message names the offending file."""
 
 
+# What a file's checksum was verified against: (size, mtime_ns, inode, sha256). A file with the same four later is the
+# same file, its sha256 not computed again (a tenth of a second of every start-up for the lite bundle).
+FileCheck = tuple[int, int, int, str]
+
+
 @dataclass(frozen=True)
 class Bundle:
-    """A validated model bundle on disk."""
+    """A validated model bundle on disk; `verified` holds the files whose checksums were checked (see FileCheck)."""
 
     path: Path
     manifest: Manifest
+    verified: dict[str, FileCheck] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -71,8 +78,9 @@ class Bundle:
         return self.path / name
 
 
-def load_bundle(path: str | Path, verify_checksums: bool = True) -> Bundle:
-    """Read and validate a bundle folder; raise BundleError naming the first problem found."""
+def load_bundle(path: str | Path, verify_checksums: bool = True, verified: Mapping[str, FileCheck] = {}) -> Bundle:
+    """Read and validate a bundle folder; raise BundleError naming the first problem found. A file `verified` says
+    was checked as it is now (size, mtime, inode and the manifest's sha256) is not hashed again."""
     path = Path(path).expanduser()
     if not path.is_dir():
         raise BundleError(f"{path}: model bundle folder not found")
@@ -83,8 +91,8 @@ def load_bundle(path: str | Path, verify_checksums: bool = True) -> Bundle:
     problem = _files_problem(manifest)
     if problem:
         raise BundleError(f"{manifest_path}: {problem}")
-    _check_files(path, manifest, verify_checksums)
-    bundle = Bundle(path=path, manifest=manifest)
+    checked = _check_files(path, manifest, verify_checksums, verified)
+    bundle = Bundle(path=path, manifest=manifest, verified=checked)
     _check_declared_shapes(bundle)
     return bundle
 
@@ -151,25 +159,34 @@ def _files_problem(manifest: Manifest) -> str | None:
     return None
 
 
-def _check_files(root: Path, manifest: Manifest, verify_checksums: bool) -> None:
+def _check_files(
+    root: Path, manifest: Manifest, verify_checksums: bool, verified: Mapping[str, FileCheck]
+) -> dict[str, FileCheck]:
     """Every name a section gives has a checksum entry; every entry is a regular file inside `root`, of its size
-    and (`verify_checksums`) its sha256."""
+    and (`verify_checksums`) its sha256, unless `verified` has it unchanged. Returns the checks that hold now."""
     for name in sorted(manifest.referenced() - set(manifest.files)):
         raise BundleError(f"{root / name}: referenced by the manifest but has no checksum entry")
+    checked: dict[str, FileCheck] = {}
     for name, entry in sorted(manifest.files.items()):
         target = root / name
         try:
-            size = _contained_file(root, name).st_size
+            status = _contained_file(root, name)
+            size = status.st_size
             if size > MAX_FILE_BYTES:
                 raise BundleError(f"{target}: {size} bytes, over the limit of {MAX_FILE_BYTES} per file")
             if entry.bytes is not None and size != entry.bytes:
                 raise BundleError(f"{target}: size does not match the manifest (truncated or replaced)")
-            if verify_checksums and sha256_file(target) != entry.sha256:
+            if not verify_checksums:
+                continue
+            check = (size, status.st_mtime_ns, status.st_ino, entry.sha256)
+            if tuple(verified.get(name, ())) != check and sha256_file(target) != entry.sha256:
                 raise BundleError(f"{target}: sha256 does not match the manifest (corrupt or tampered)")
+            checked[name] = check
         except FileNotFoundError:
             raise BundleError(f"{target}: file listed in the manifest is missing") from None
         except OSError as exc:  # unreadable, or a name too long for the file system
             raise BundleError(f"{target}: cannot be read ({exc.strerror or exc})") from exc
+    return checked
 
 
 def _contained_file(root: Path, name: str) -> os.stat_result:

@@ -146,3 +146,20 @@ def test_fixed_length_padding_follows_the_manifest(bundle_copy, lite_bundle):
     assert encodings[0].ids[-1] == 0
     default = TextEncoder(load_bundle(lite_bundle), provider="cpu")  # pads to the longest
     assert abs(float(encoder.encode(["a cat"])[0] @ default.encode(["a cat"])[0]) - 1.0) < 1e-5
+
+
+def test_a_file_verified_before_and_unchanged_is_not_hashed_again(bundle_copy, monkeypatch):
+    from engine.models import bundle as bundle_module
+
+    first = load_bundle(bundle_copy)
+    assert set(first.verified) == set(first.manifest.files)
+    hashed: list[str] = []
+    real = bundle_module.sha256_file
+    monkeypatch.setattr(bundle_module, "sha256_file", lambda path: hashed.append(path.name) or real(path))
+    assert load_bundle(bundle_copy, verified=first.verified).verified == first.verified and hashed == []
+    tokenizer = bundle_copy / "tokenizer.json"
+    data = tokenizer.read_bytes()
+    tokenizer.write_bytes(data[:-2] + b"x}")  # same size, new content: its mtime changed
+    with pytest.raises(BundleError, match=r"tokenizer\.json: sha256 does not match"):
+        load_bundle(bundle_copy, verified=first.verified)
+    assert hashed == ["tokenizer.json"]
