@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -301,11 +302,14 @@ def plot_queries(q: dict, path: Path) -> None:
     sizes = q["sizes"]
     x = [s["photos"] for s in sizes]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    def curve(ax, y: list[float], style: str, label: str) -> None:
+        """A curve labelled with its fitted log-log slope (1: linear in the library size, 0: constant)."""
+        ax.plot(x, y, style, label=label + (f" (slope {growth_slope(x, y):.2f})" if len(x) > 1 else ""))
+
     for n in sizes[0]["repeat_ms"]:
-        left.plot(x, [p95(s["repeat_ms"][n]) for s in sizes], "o-", label=f"recommend p95, {n} cand., asked before")
-        left.plot(x, [p95(s["new_question_ms"][n]) for s in sizes], "s--",
-                  label=f"recommend p95, {n} cand., new question")
-    left.plot(x, [p95(s["search_ms"]) for s in sizes], "^-", label="search p95")
+        curve(left, [p95(s["repeat_ms"][n]) for s in sizes], "o-", f"recommend p95, {n} cand., asked before")
+        curve(left, [p95(s["new_question_ms"][n]) for s in sizes], "s--", f"recommend p95, {n} cand., new question")
+    curve(left, [p95(s["search_ms"]) for s in sizes], "^-", "search p95")
     left.axhline(TARGET_P95_MS, color="red", linestyle=":", label=f"target {TARGET_P95_MS:.0f} ms")
     left.set(xscale="log", yscale="log", xlabel="photos in the library", ylabel="latency (ms)",
              title="Query latency (lite bundle, real code path)")
@@ -313,7 +317,7 @@ def plot_queries(q: dict, path: Path) -> None:
     for part in sizes[0]["parts_ms"]:
         style = "o-" if _scales(part) else "s--"
         label = part + (" — O(photos)" if _scales(part) else "")
-        right.plot(x, [s["parts_ms"][part] for s in sizes], style, label=label)
+        curve(right, [s["parts_ms"][part] for s in sizes], style, label)
     first_n = next(iter(sizes[0]["repeat_phases"]))
     for phase in sizes[0]["repeat_phases"][first_n]:
         label = f"phase '{phase}' ({first_n} cand., asked before)"
@@ -325,6 +329,11 @@ def plot_queries(q: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def growth_slope(x: list[int], y: list[float]) -> float:
+    """The least-squares slope of log(y) against log(x): how a cost grows with the library."""
+    return float(np.polyfit(np.log(x), np.log(np.maximum(y, 1e-6)), 1)[0])
 
 
 def plot_indexing(indexing: dict, path: Path) -> None:
