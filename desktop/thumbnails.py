@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 
 from PIL import Image, ImageOps
@@ -31,13 +32,16 @@ def pil_to_qimage(img: Image.Image) -> QImage:
     return QImage(data, rgba.width, rgba.height, rgba.width * 4, QImage.Format.Format_RGBA8888).copy()
 
 
-class _Load(QRunnable):
-    def __init__(self, path: str, side: int, signals: _LoadSignals):
+class _Drain(QRunnable):
+    """A loader thread's work: decode the cache's queued thumbnails, oldest request first, until none is left."""
+
+    def __init__(self, cache: ThumbnailCache):
         super().__init__()
-        self.path, self.side, self.signals = path, side, signals
+        self.take, self.side, self.signals = cache._take, cache.side, cache._signals
 
     def run(self) -> None:
-        self.signals.loaded.emit(self.path, thumbnail_image(self.path, self.side))
+        while (path := self.take()) is not None:
+            self.signals.loaded.emit(path, thumbnail_image(path, self.side))
 
 
 class _LoadSignals(QObject):
@@ -45,7 +49,13 @@ class _LoadSignals(QObject):
 
 
 class ThumbnailCache(QObject):
-    """Asks for a thumbnail: returns it when cached, else starts loading it and emits `ready(path)` later."""
+    """Asks for a thumbnail: returns it when cached, else queues it for loading and emits `ready(path)` later.
+
+    The queue is the cache's own, not the thread pool's: at most `threads` loaders run, each taking the oldest
+    request still queued, so the view can drop the requests of rows scrolled out of sight (`keep_queued`) before
+    anything decodes them. A fast scroll through a large library then decodes about what is on screen when it stops,
+    not every row it went past.
+    """
 
     ready = Signal(str)
 
@@ -53,8 +63,12 @@ class ThumbnailCache(QObject):
         super().__init__()
         self.side = side
         self.capacity = capacity
+        self.threads = threads
         self._pixmaps: OrderedDict[str, QPixmap] = OrderedDict()
-        self._pending: set[str] = set()
+        self._pending: set[str] = set()  # queued or being decoded (GUI thread only)
+        self._queue: OrderedDict[str, None] = OrderedDict()  # requested, not started: shared with the loaders
+        self._lock = threading.Lock()
+        self._loaders = 0  # loaders running (under the lock)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(threads)
         self._signals = _LoadSignals()
@@ -67,12 +81,37 @@ class ThumbnailCache(QObject):
             return pixmap
         if path not in self._pending:
             self._pending.add(path)
-            self._pool.start(_Load(path, self.side, self._signals))
+            with self._lock:
+                self._queue[path] = None
+                start = self._loaders < self.threads
+                self._loaders += start
+            if start:
+                self._pool.start(_Drain(self))
         return None
+
+    def held(self) -> int:
+        """Thumbnails in memory (at most `capacity`)."""
+        return len(self._pixmaps)
+
+    def queued(self) -> int:
+        """Requests no loader has started yet."""
+        with self._lock:
+            return len(self._queue)
+
+    def keep_queued(self, wanted: set[str]) -> list[str]:
+        """Drop the queued requests of photos not in `wanted` (rows no longer on screen; a later paint asks again);
+        returns their paths. Loads already under way finish and are cached."""
+        with self._lock:
+            dropped = [path for path in self._queue if path not in wanted]
+            for path in dropped:
+                del self._queue[path]
+        self._pending.difference_update(dropped)
+        return dropped
 
     def clear(self) -> None:
         """Drop every thumbnail (after forgetting photos or wiping)."""
-        self._pool.clear()
+        with self._lock:
+            self._queue.clear()
         self._pixmaps.clear()
         self._pending.clear()
 
@@ -83,6 +122,14 @@ class ThumbnailCache(QObject):
 
     def wait(self, timeout_ms: int = 10_000) -> bool:
         return self._pool.waitForDone(timeout_ms)
+
+    def _take(self) -> str | None:
+        """The oldest queued request, or None, and the calling loader stops (called in the loaders' threads)."""
+        with self._lock:
+            if self._queue:
+                return self._queue.popitem(last=False)[0]
+            self._loaders -= 1
+            return None
 
     def _on_loaded(self, path: str, image: QImage) -> None:
         if path not in self._pending:

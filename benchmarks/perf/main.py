@@ -1,4 +1,4 @@
-"""`benchmarks/run`: indexing, re-indexing, query and start-up performance, as ratios measured in the same run.
+"""`benchmarks/run`: indexing, re-indexing, query, start-up and desktop performance, as ratios measured in the same run.
 
 Prints one table and writes `report.md`, `report.json`, `indexing.png` and `queries.png` to `--out`.
 The machine may be busy: every speed is compared with a baseline or a ceiling measured in the same run.
@@ -25,7 +25,8 @@ from benchmarks.perf.photos import PHOTO_PARTS, PhotoFolder, build_photo_folder
 from engine.home import Home
 from export.data.registry import cache_root
 
-PARTS = ("indexing", "clip", "reindex", "queries")
+PARTS = ("indexing", "clip", "reindex", "queries", "desktop")
+DESKTOP_RUNS = 3  # fresh processes: a first paint happens once per process
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -91,6 +92,8 @@ def main(argv: list[str] | None = None) -> None:
             results["reindex"] = dataclasses.asdict(measure_reindex(args.bundle, library, work / "reindex"))
         if "queries" not in args.skip:
             results["queries"] = run_queries(args, work / "queries")
+        if "desktop" not in args.skip:
+            results["desktop"] = run_desktop(args, work / "desktop")
     results["seconds_total"] = time.perf_counter() - started
     publish(results, args.out)
 
@@ -184,6 +187,20 @@ def run_queries(args: argparse.Namespace, work: Path) -> dict:
     tokens = sizes[-1]["caption_tokens"]  # a batch of captions is padded to its longest
     caption = dense_compute(bundle.file(bundle.manifest.text_encoder.file), dims={"sequence": tokens})
     return {"sizes": sizes, "startup": startup, "caption_gflops": caption.flops / 1e9, "caption_tokens": tokens}
+
+
+def run_desktop(args: argparse.Namespace, work: Path) -> dict:
+    """The main window offscreen over a library of the largest --sizes photos, each a real file."""
+    from benchmarks.perf.desktop import build_library, measure_desktop
+
+    photos = max(int(s) for s in args.sizes.split(","))
+    _step(f"desktop: a library of {photos:,} photo files")
+    build_library(work / "profile", args.bundle, work, photos)
+    runs = []
+    for attempt in range(1, DESKTOP_RUNS + 1):
+        _step(f"desktop: unlock to first paint and scrolling, run {attempt} of {DESKTOP_RUNS} (fresh process)")
+        runs.append(measure_desktop(work / "profile"))
+    return {"photos": photos, "runs": runs}
 
 
 def publish(results: dict, out: Path) -> None:

@@ -18,6 +18,7 @@ TARGET_CEILING = 0.5
 TARGET_P95_MS = 200.0
 TARGET_PHOTOS = 100_000
 TARGET_CANDIDATES = 50
+TARGET_FIRST_PAINT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ def build_rows(results: dict) -> list[Row]:
         ))
     if "queries" in results:
         rows += _query_rows(results["queries"])
+    if "desktop" in results:
+        rows += _desktop_rows(results["desktop"])
     return rows
 
 
@@ -117,6 +120,8 @@ def notes(results: dict) -> list[str]:
             out += _indexing_notes(name, entry)
     if "queries" in results:
         out += _query_notes(results["queries"])
+    if "desktop" in results:
+        out += _desktop_notes(results["desktop"])
     return out
 
 
@@ -252,6 +257,57 @@ def _query_rows(q: dict) -> list[Row]:
                             f"{cli['asked_before_s']:.2f} s", f"first time {cli['first_s']:.2f} s", "", "< 1.0 s",
                             _yes(cli["asked_before_s"] < 1.0)))
     return rows
+
+
+def _median_run(desktop: dict) -> dict:
+    """The desktop run whose first paint is the median one (its other figures come with it)."""
+    runs = sorted(desktop["runs"], key=lambda r: r["first_paint_s"])
+    return runs[len(runs) // 2]
+
+
+def _desktop_rows(d: dict) -> list[Row]:
+    r, runs = _median_run(d), d["runs"]
+    area = f"Desktop {d['photos']:,}"
+    paints = ", ".join(f"{run['first_paint_s']:.2f}" for run in runs)
+    gone_by = r["rows_scrolled_past"] - r["visible_rows"]
+    bound_mb = r["thumbnail_capacity"] * r["thumbnail_side"] ** 2 * 4 / 1e6
+    rows = [
+        Row(area, "library view: unlock to the first paint of the grid with its rows (offscreen, median run)",
+            f"{r['first_paint_s']:.2f} s", f"runs {paints} s; UI thread held {r['ui_blocked_s']:.2f} s at unlock"),
+        Row(area, f"first screen's thumbnails ({r['visible_rows']} rows on screen)",
+            f"{r['first_screen_s']:.2f} s after unlock", f"{r['decoded_first_screen']} decoded"),
+        Row(area, f"fast scroll down {r['screens']} screens (one paint each), then idle",
+            f"{r['decoded_scrolling']} decoded", f"{gone_by} rows went by, {r['rows_last_screen']} on the last screen"),
+        Row(area, "jump to the end of the library", f"{r['decoded_at_end']} decoded", f"{r['rows_at_end']} rows on screen"),
+        Row(area, "longest the UI stood still, unlock to after the catch-up scan", f"{r['longest_stall_s'] * 1000:.0f} ms",
+            f"the scan of {d['photos']:,} unchanged files ended {r['catch_up_scan_s']:.1f} s after unlock"),
+        Row(area, "resident memory after unlock", f"+{r['rss_first_screen_mb'] - r['rss_before_mb']:.0f} MB at the "
+            "first screen", f"peak +{r['rss_peak_mb'] - r['rss_before_mb']:.0f} MB until the scan ended; thumbnails: "
+            f"{r['thumbnails_held']} held, at most {r['thumbnail_capacity']} (~{bound_mb:.0f} MB)"),
+    ]
+    if d["photos"] == TARGET_PHOTOS:
+        rows.append(Row("Target", f"desktop first paint at {TARGET_PHOTOS:,} photos", f"{r['first_paint_s']:.2f} s",
+                        f"median of {len(runs)} fresh processes, slowest {max(x['first_paint_s'] for x in runs):.2f} s",
+                        "", f"< {TARGET_FIRST_PAINT_S:g} s", _yes(r["first_paint_s"] < TARGET_FIRST_PAINT_S)))
+    return rows
+
+
+def _desktop_notes(d: dict) -> list[str]:
+    r = _median_run(d)
+    return [
+        (f"Desktop at {d['photos']:,} photos: the library's paths are read in a worker at unlock, so the first paint "
+         f"({r['first_paint_s']:.2f} s) waits for that read, not for the UI thread (the unlock's handlers held it "
+         f"{r['ui_blocked_s']:.2f} s; the store serves one reader at a time, so a view reading it meanwhile waits). The read is `photo_paths`: "
+         f"{r['photo_paths_s']:.2f} s alone, as it builds every photo's fingerprint (size, mtime, hash) to sort "
+         "their paths; a read of the paths alone would shorten it. Thumbnails: only painted rows ask for one, and "
+         f"the cache's own queue drops the requests of rows scrolled away: {r['decoded_scrolling']} decoded while "
+         f"{r['rows_scrolled_past'] - r['visible_rows']} rows went by; kept in memory only, at most "
+         f"{r['thumbnail_capacity']} of them."),
+        (f"Desktop memory: +{r['rss_first_screen_mb'] - r['rss_before_mb']:.0f} MB from unlock to the first screen "
+         f"(the list of {d['photos']:,} paths, the status bar's image encoder, the first thumbnails), peak "
+         f"+{r['rss_peak_mb'] - r['rss_before_mb']:.0f} MB while the catch-up scan that every unlock starts runs "
+         "(it opens the indexing models)."),
+    ]
 
 
 def _scales(part: str) -> bool:
