@@ -307,7 +307,7 @@ class VisualLens:
 
     def photo_paths(self) -> list[str]:
         """Every photo in the profile, sorted by path (read from the store, current even while indexing)."""
-        return sorted(self.store.fingerprints())
+        return sorted(self.store.paths())
 
     def with_settings(self, settings: Settings) -> VisualLens:
         """The same unlocked store served with other settings (bundle, provider, threads); saves them."""

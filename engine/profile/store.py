@@ -288,6 +288,11 @@ class ProfileStore:
 
     # Photos
 
+    def paths(self) -> list[str]:
+        """The path of every photo (in no particular order): the library list needs no more."""
+        with self._reading() as db:
+            return [path for (path,) in db.execute("SELECT path FROM photos")]
+
     def fingerprints(self, folder: str | None = None) -> dict[str, Fingerprint]:
         """Size, mtime and content hash of every photo, or of those at or under ``folder``."""
         where, parameters = _under(folder) if folder is not None else ("1", ())
