@@ -46,11 +46,17 @@ def test_an_existing_target_is_replaced_only_when_asked(tmp_path):
     assert (target / "file.txt").read_text() == "new" and names(tmp_path) == ["out"]
 
 
-def test_a_symlink_target_is_replaced_by_the_folder_and_what_it_points_to_is_kept(tmp_path):
+@pytest.fixture()
+def linked(tmp_path) -> tuple[Path, Path]:
+    """A folder `elsewhere` holding "kept", and a link `out` to it."""
     elsewhere = tmp_path / "elsewhere"
     build(elsewhere, "kept")
-    target = tmp_path / "out"
-    target.symlink_to(elsewhere, target_is_directory=True)
+    (tmp_path / "out").symlink_to(elsewhere, target_is_directory=True)
+    return elsewhere, tmp_path / "out"
+
+
+def test_a_symlink_target_is_replaced_by_the_folder_and_what_it_points_to_is_kept(linked):
+    elsewhere, target = linked
     with staged_folder(target, replace=True) as folder:
         build(folder, "new")
     assert not target.is_symlink() and (target / "file.txt").read_text() == "new"
@@ -88,11 +94,8 @@ def test_a_killed_runs_stage_is_removed_by_the_next_run_and_a_running_one_is_not
     assert (target / "file.txt").read_text() == "running" and names(tmp_path) == ["out"]
 
 
-def test_remove_folder_takes_a_folder_or_only_a_link(tmp_path):
-    elsewhere = tmp_path / "elsewhere"
-    build(elsewhere, "kept")
-    link = tmp_path / "link"
-    link.symlink_to(elsewhere, target_is_directory=True)
+def test_remove_folder_takes_a_folder_or_only_a_link(tmp_path, linked):
+    elsewhere, link = linked
     remove_folder(link)
     assert not link.is_symlink() and (elsewhere / "file.txt").read_text() == "kept"
     remove_folder(elsewhere)
