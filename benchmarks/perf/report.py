@@ -298,8 +298,7 @@ def _desktop_notes(d: dict) -> list[str]:
         (f"Desktop at {d['photos']:,} photos: the library's paths are read in a worker at unlock, so the first paint "
          f"({r['first_paint_s']:.2f} s) waits for that read, not for the UI thread (the unlock's handlers held it "
          f"{r['ui_blocked_s']:.2f} s; the store serves one reader at a time, so a view reading it meanwhile waits). The read is `photo_paths`: "
-         f"{r['photo_paths_s']:.2f} s alone, as it builds every photo's fingerprint (size, mtime, hash) to sort "
-         "their paths; a read of the paths alone would shorten it. Thumbnails: only painted rows ask for one, and "
+         f"{r['photo_paths_s']:.2f} s alone (the paths only, sorted). Thumbnails: only painted rows ask for one, and "
          f"the cache's own queue drops the requests of rows scrolled away: {r['decoded_scrolling']} decoded while "
          f"{r['rows_scrolled_past'] - r['visible_rows']} rows went by; kept in memory only, at most "
          f"{r['thumbnail_capacity']} of them."),
