@@ -32,6 +32,12 @@ class FakeLens:
     def failures(self) -> list:
         return []
 
+    def release_idle_models(self, idle_seconds: float) -> list[str]:
+        return []  # the session asks each minute; a fake has no models
+
+    def close(self) -> None:
+        pass
+
 
 @pytest.fixture()
 def gate(monkeypatch):
@@ -69,6 +75,7 @@ def library(qtbot, tmp_path, gate):
     yield view, lens, cache
     gate.opened.set()
     cache.wait()
+    session.close()  # its timers stop with it: none fires in a later test
 
 
 def _requested(cache: ThumbnailCache, gate) -> int:
