@@ -35,10 +35,11 @@ from engine.catalog.emoji import import_emoji_catalog
 from engine.catalog.items import Catalog
 from engine.catalog.loaders import load_catalog
 from engine.imaging.grid import GridLayout, highlight_cells
+from engine.profile.records import Judgement
 from engine.recommend.recommender import GRID_CELL, Recommendation
 
 ICON_SIDE = 40
-COLUMNS = ("#", "Item", "Score", "Aspect words", "Photos")
+COLUMNS = ("#", "Item", "Score", "Aspect words", "Photos", "You")
 
 
 class RecommendView(QWidget):
@@ -53,6 +54,7 @@ class RecommendView(QWidget):
         self.catalog: Catalog | None = None
         self.recommendation: Recommendation | None = None
         self._grid: Image.Image | None = None
+        self._judged: dict[str, bool] = {}  # item id -> liked, the user's judgements in the ranked category
 
         self.catalog_label = QLabel("No catalog open")
         self.catalog_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -109,11 +111,29 @@ class RecommendView(QWidget):
         self.why.setTextFormat(Qt.TextFormat.RichText)
         self.why.setMinimumHeight(self.why.fontMetrics().lineSpacing() * 6)
         self.why.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.like_button = QPushButton("Like")
+        self.like_button.setToolTip("Rank this item and things like it higher from now on (Ctrl+L)")
+        self.like_button.clicked.connect(lambda: self.judge(True))
+        self.dislike_button = QPushButton("Not for me")
+        self.dislike_button.setToolTip("Rank this item and things like it lower from now on (Ctrl+D)")
+        self.dislike_button.clicked.connect(lambda: self.judge(False))
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip("Withdraw your judgement of this item")
+        self.undo_button.clicked.connect(lambda: self.judge(None))
+        QShortcut(QKeySequence("Ctrl+L"), self, activated=lambda: self.judge(True))
+        QShortcut(QKeySequence("Ctrl+D"), self, activated=lambda: self.judge(False))
+        verdicts = QHBoxLayout()
+        verdicts.addWidget(QLabel("Your feedback on this item:"))
+        for button in (self.like_button, self.dislike_button, self.undo_button):
+            verdicts.addWidget(button)
+        verdicts.addStretch(1)
+        self._enable_verdicts()
         evidence = QWidget()
         evidence_layout = QVBoxLayout(evidence)
         evidence_layout.setContentsMargins(0, 0, 0, 0)
         evidence_layout.addWidget(self.grid_view, 1)
         evidence_layout.addWidget(self.why)
+        evidence_layout.addLayout(verdicts)
 
         splitter = QSplitter()
         splitter.addWidget(self.table)
@@ -168,21 +188,49 @@ class RecommendView(QWidget):
         if self.catalog is None or not self.category.currentText():
             QMessageBox.information(self, "Choose a catalog", "Open a catalog of things to rank, then pick a category.")
             return
-        lens, catalog = self.session.lens, self.catalog.source
         category, query = self.category.currentText(), self.query.text().strip() or None
         self.go.setEnabled(False)
         self.status.emit(f"Ranking {category} for you…")
+        run_task(self._ranking(category, query), done=self._on_ranked, failed=self._failed)
+
+    def judge(self, liked: bool | None) -> None:
+        """Record the user's judgement of the selected item (None: withdraw it), then rank the category again."""
+        rec, rows = self.recommendation, self.table.selectionModel().selectedRows()
+        if rec is None or not rows or self.catalog is None or not self.go.isEnabled():
+            return
+        item, lens, catalog = rec.ranked[rows[0].row()].item, self.session.lens, self.catalog.source
+        rank = self._ranking(rec.category, rec.query)
+
+        def work(_):
+            if liked is None:
+                lens.unjudge(rec.category, item.id)
+            else:
+                lens.judge(rec.category, catalog, item.id, liked)
+            return rank(_)
+
+        self.go.setEnabled(False)
+        self._enable_verdicts()
+        verb = "Withdrawing your judgement of" if liked is None else "Noting that you " + (
+            "like" if liked else "would rather not have")
+        self.status.emit(f"{verb} {item.name}; ranking {rec.category} again…")
+        run_task(work, done=lambda result: self._on_ranked(result, select=item.id), failed=self._failed)
+
+    def _ranking(self, category: str, query: str | None):
+        """A task that ranks `category` of the open catalog, renders the grid and reads the item icons and the
+        user's judgements of the category."""
+        lens, catalog = self.session.lens, self.catalog.source if self.catalog else None
 
         def work(_):
             rec = lens.recommend(category, catalog, query=query)
             icons = {r.item.id: thumbnail_image(str(r.item.image), ICON_SIDE) for r in rec.ranked if r.item.image}
-            return rec, rec.render_grid(), icons
+            judged = {j.item.id: j.liked for j in lens.judgements(category)}
+            return rec, rec.render_grid(), icons, judged
 
-        run_task(work, done=self._on_ranked, failed=self._failed)
+        return work
 
-    def _on_ranked(self, result) -> None:
-        rec, grid, icons = result
-        self.recommendation, self._grid = rec, grid
+    def _on_ranked(self, result, select: str | None = None) -> None:
+        rec, grid, icons, judged = result
+        self.recommendation, self._grid, self._judged = rec, grid, judged
         self.go.setEnabled(True)
         self.save_button.setEnabled(True)
         self.table.setRowCount(len(rec.ranked))
@@ -194,11 +242,13 @@ class RecommendView(QWidget):
             name.setToolTip(ranked.item.description or ranked.item.name)
             cells = ", ".join(f"#{c}" for c in ranked.evidence.cells)
             values = (QTableWidgetItem(str(ranked.rank)), name, QTableWidgetItem(f"{ranked.score:+.2f}"),
-                      QTableWidgetItem(", ".join(ranked.evidence.aspect_words)), QTableWidgetItem(cells))
+                      QTableWidgetItem(", ".join(ranked.evidence.aspect_words)), QTableWidgetItem(cells),
+                      QTableWidgetItem(_verdict(judged.get(ranked.item.id))))
             for column, item in enumerate(values):
                 self.table.setItem(row, column, item)
         self.table.resizeRowsToContents()
-        self.table.selectRow(0)
+        ids = [r.item.id for r in rec.ranked]
+        self.table.selectRow(ids.index(select) if select in ids else 0)
         self.status.emit(f"Ranked {len(rec.ranked)} {rec.category} by the {rec.scorer}, "
                          f"from {len(rec.grid_paths)} of your photos" + (" (few of them relate: see the note)" if rec.cold_start else ""))
         self.ranked.emit(rec)
@@ -214,14 +264,25 @@ class RecommendView(QWidget):
         self.grid_view.set_picture(QPixmap.fromImage(pil_to_qimage(picture)))
         cells = ", ".join(f"#{c}" for c in ranked.evidence.cells) or "none stood out"
         words = ", ".join(ranked.evidence.aspect_words) or "—"
+        self._enable_verdicts()
         self.why.setText(
             f"<b>#{ranked.rank} {escape(ranked.item.name)}</b> (score {ranked.score:+.2f})<br>"
             f"Photos that mattered (framed): {cells}<br>Aspect words: <i>{escape(words)}</i><br>"
+            + _feedback_line(ranked.evidence.feedback, ranked.item.id) +
             f"Your profile for {escape(rec.category)}: {escape(', '.join(rec.profile_aspects) or '—')}"
             f"<br><small>Ranked by the {rec.scorer}; the grid shows your top {len(rec.grid_paths)} photos "
             f"for this category.</small>"
             + (f"<br><span style='color:#b36b00'>{escape(rec.cold_start_note())}</span>" if rec.cold_start else "")
         )
+
+    def _enable_verdicts(self) -> None:
+        """Like / Not for me for a selected item while no ranking runs; Undo where the item has a judgement."""
+        rows = self.table.selectionModel().selectedRows() if self.recommendation is not None else []
+        ready = bool(rows) and self.go.isEnabled()
+        judged = ready and self.recommendation.ranked[rows[0].row()].item.id in self._judged
+        self.like_button.setEnabled(ready)
+        self.dislike_button.setEnabled(ready)
+        self.undo_button.setEnabled(judged)
 
     def export(self) -> None:
         if self.recommendation is None:
@@ -238,6 +299,7 @@ class RecommendView(QWidget):
 
     def _failed(self, exc: BaseException) -> None:
         self.go.setEnabled(True)
+        self._enable_verdicts()
         self.status.emit("")
         QMessageBox.warning(self, "Cannot recommend", str(exc))
 
@@ -248,3 +310,21 @@ class RecommendView(QWidget):
         self.grid_view.clear()
         self.why.clear()
         self.save_button.setEnabled(False)
+        self._judged = {}
+        self._enable_verdicts()
+
+
+def _verdict(liked: bool | None) -> str:
+    return "" if liked is None else "liked" if liked else "not for me"
+
+
+def _feedback_line(judgement: Judgement | None, item_id: str) -> str:
+    """What the user's feedback did to this item, as a line of the evidence ('' when it did nothing)."""
+    if judgement is None:
+        return ""
+    if judgement.item.id == item_id:
+        text = "You liked this" if judgement.liked else "You marked this as not for you"
+    else:
+        name = escape(judgement.item.name)
+        text = f"Lifted: you liked {name}" if judgement.liked else f"Lowered: you marked {name} as not for you"
+    return f"<span style='color:{'#2e7d32' if judgement.liked else '#b71c1c'}'>{text}</span><br>"

@@ -13,7 +13,7 @@ from typing import TypeVar, cast
 
 import numpy as np
 
-from engine.catalog.items import CatalogItem
+from engine.catalog.items import CatalogError, CatalogItem
 from engine.catalog.loaders import load_catalog
 from engine.home import Home, Settings
 from engine.library.scan import check_named, check_photo_location, is_excluded, is_within, normalise
@@ -23,7 +23,7 @@ from engine.models.inference_model import InferenceModel
 from engine.profile.describers import load_describer
 from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
-from engine.profile.records import Failure
+from engine.profile.records import Failure, Judgement
 from engine.profile.store import ProfileStore, StoreBusyError, StoreWriteError
 from engine.recommend.candidates import CandidateEmbedder, ItemEmbedder
 from engine.recommend.ranker import OnnxRanker, ranker_summary
@@ -276,7 +276,27 @@ class VisualLens:
         _, paths, matrix = self._library()
         base = self.recommender
         recommender = base if embedder is None else base.with_embedder(embedder)
-        return recommender.recommend(category, items, items, matrix, paths, self.store, query=query, w=w)
+        judgements = self.store.judgements(category)
+        return recommender.recommend(category, items, items, matrix, paths, self.store, query=query, w=w,
+                                     judgements=judgements)
+
+    # -- feedback -------------------------------------------------------------------------------------
+    def judge(self, category: str, catalog: str | Path, item_id: str, liked: bool) -> CatalogItem:
+        """Record the user's "like" (`liked`) or "not for me" of an item of the catalog's `category` (replacing an
+        earlier judgement of it): later rankings of the category move the items like it. Returns the item."""
+        item = next((i for i in load_catalog(catalog).in_category(category) if i.id == item_id), None)
+        if item is None:
+            raise CatalogError(f"{catalog}: no item {item_id!r} in category {category!r}")
+        self.store.judge(item, liked)
+        return item
+
+    def unjudge(self, category: str, item_id: str) -> bool:
+        """Withdraw the judgement of an item of `category`; False if there was none."""
+        return self.store.unjudge(category, item_id)
+
+    def judgements(self, category: str | None = None) -> list[Judgement]:
+        """The user's judgements of catalog items (of one category, if given), oldest first."""
+        return self.store.judgements(category)
 
     # -- privacy --------------------------------------------------------------------------------------
     def forget(self, path: str | Path) -> int:

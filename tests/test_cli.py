@@ -57,7 +57,7 @@ def test_main_job_index_search_recommend_status_forget_wipe(library, catalog, tm
     ranking = answer["ranking"]
     assert [r["rank"] for r in ranking] == [1, 2, 3]
     assert set(ranking[0]) == {"id", "name", "score", "rank", "evidence"}
-    assert set(ranking[0]["evidence"]) == {"cells", "aspect_words"}
+    assert set(ranking[0]["evidence"]) == {"cells", "aspect_words", "feedback"}
     assert all(1 <= c <= 4 for r in ranking for c in r["evidence"]["cells"])
     assert (tmp_path / "out" / "grid.png").stat().st_size > 1000
 

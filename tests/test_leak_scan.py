@@ -1,7 +1,7 @@
-"""Leak scan: after a full CLI session (init, index, search, recommend, status) and a desktop session (unlock,
-index, thumbnails, search, recommend), no file under the data dir, the temp dir, the config dir or the user's
-home/XDG dirs holds a caption, an aspect word, a photo's path or name, or raw vector bytes; not even the encrypted
-store, whose pages are all ciphertext."""
+"""Leak scan: after a full CLI session (init, index, search, recommend, feedback, status) and a desktop session
+(unlock, index, thumbnails, search, recommend, a like), no file under the data dir, the temp dir, the config dir or
+the user's home/XDG dirs holds a caption, an aspect word, a photo's path or name, raw vector bytes or a judged item;
+not even the encrypted store, whose pages are all ciphertext."""
 
 from __future__ import annotations
 
@@ -101,6 +101,7 @@ def test_no_photo_data_is_readable_in_any_file_the_app_wrote(home, photo_dir, ca
 
     for args in (("init", "--no-keyring"), ("index", str(library)), ("search", "a cat", "--json"),
                  ("recommend", "--category", "outing", "--catalog", str(catalog), "--query", "a cat", "--json"),
+                 ("feedback", "c3", "--category", "outing", "--catalog", str(catalog), "--not-for-me"),
                  ("status", "--json")):
         done = run_cli(*args)
         assert done.returncode == 0, (args, done.stderr)
@@ -123,7 +124,14 @@ def test_no_photo_data_is_readable_in_any_file_the_app_wrote(home, photo_dir, ca
     view.query.setText("a cat")
     with qtbot.waitSignal(view.ranked, timeout=60_000):
         view.recommend()
+    view.table.selectRow(1)
+    liked = view.recommendation.ranked[1].item.name
+    with qtbot.waitSignal(view.ranked, timeout=60_000):
+        view.like_button.click()
     secrets, photos = photo_secrets(Home.default())
+    for name in ("rocket launch viewing", liked):  # the items judged
+        for encoding in ("utf-8", "utf-16-le"):
+            secrets[name.encode(encoding)] = "judged item"
     while_open = scanned_files([home])  # the app still holds the store: its WAL and shared memory are there too
     assert {"profile.db-wal", "profile.db-shm"} <= {p.name for p in while_open}
     assert leaks(while_open, secrets) == {}

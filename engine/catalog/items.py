@@ -21,6 +21,11 @@ def one_line(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
+def category_key(category: str) -> str:
+    """How categories compare: case-insensitively, without surrounding spaces."""
+    return category.strip().casefold()
+
+
 @dataclass(frozen=True)
 class CatalogItem:
     """One candidate a user may be recommended; `image` is an absolute path (checked to exist when loaded)."""
@@ -45,7 +50,7 @@ class Catalog:
 
     def in_category(self, category: str) -> list[CatalogItem]:
         """The items of `category` (case-insensitive), in file order."""
-        wanted = category.strip().casefold()
+        wanted = category_key(category)
         found = [item for item in self.items if item.category.casefold() == wanted]
         if not found:
             known = ", ".join(map(one_line, self.categories()))

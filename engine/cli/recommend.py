@@ -11,6 +11,7 @@ from rich.table import Table
 
 from engine.cli.context import out, reported_errors, session
 from engine.cli.text import term
+from engine.profile.records import Judgement
 
 
 def recommend(
@@ -38,10 +39,22 @@ def recommend(
     out.print(f"Your profile here: {term(', '.join(rec.profile_aspects)) or 'no words several photos share yet'}")
     if rec.cold_start:
         out.print(f"[yellow]{term(rec.cold_start_note())}[/]")
-    table = Table("rank", "item", "score", "because of photos", "aspect words")
+    moved = any(r.evidence.feedback is not None for r in rec.ranked[:top])
+    table = Table("rank", "item", "id", "score", "because of photos", "aspect words", *(["your feedback"] if moved else []))
     for r in rec.ranked[:top]:
-        table.add_row(str(r.rank), term(r.item.name), f"{r.score:+.2f}", " ".join(f"#{c}" for c in r.evidence.cells),
-                      term(", ".join(r.evidence.aspect_words)))
+        table.add_row(str(r.rank), term(r.item.name), term(r.item.id), f"{r.score:+.2f}",
+                      " ".join(f"#{c}" for c in r.evidence.cells), term(", ".join(r.evidence.aspect_words)),
+                      *([_moved_by(r.evidence.feedback, r.item.id)] if moved else []))
     out.print(table)
+    out.print("Like one, or not? `visuallens feedback ID --category C --catalog FILE --like` (or --not-for-me).")
     if grid is not None:
         out.print(f"Evidence grid saved to {term(str(grid))} (cells of the top item framed).")
+
+
+def _moved_by(judgement: Judgement | None, item_id: str) -> str:
+    """What the user's feedback did to an item, in a few words ('' when nothing)."""
+    if judgement is None:
+        return ""
+    if judgement.item.id == item_id:
+        return "you liked this" if judgement.liked else "not for you"
+    return term(f"{'lifted: you liked' if judgement.liked else 'lowered: not for you,'} {judgement.item.name}")

@@ -1,10 +1,13 @@
-"""Records kept in the profile store: a photo's spectrum profile, its fingerprint and indexing failures."""
+"""Records kept in the profile store: a photo's spectrum profile, its fingerprint, indexing failures and the
+user's judgements of catalog items."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from engine.catalog.items import CatalogItem
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,3 +81,13 @@ class Failure:
     mtime_ns: int
     reason: str
     seen_at: float
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The user's "like" (`liked`) or "not for me" of a catalog item, when ranked in its category (`at`: Unix time).
+    The item is kept whole (name, description, picture path) so its vectors can be made again by any bundle."""
+
+    item: CatalogItem
+    liked: bool
+    at: float

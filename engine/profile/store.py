@@ -29,9 +29,10 @@ from pathlib import Path
 import numpy as np
 import sqlcipher3
 
+from engine.catalog.items import CatalogItem, category_key
 from engine.library.scan import is_excluded
 from engine.profile.keys import KEY_BYTES, RESTORE_OR_WIPE, KeyManager, KeyStoreError, shred_file
-from engine.profile.records import Failure, Fingerprint, PhotoProfile
+from engine.profile.records import Failure, Fingerprint, Judgement, PhotoProfile
 from engine.profile.vector_snapshot import Matrix, VectorSnapshot
 
 DEFAULT_BUSY_TIMEOUT = 5.0
@@ -121,6 +122,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"CREATE TRIGGER vectors_insert_version AFTER INSERT ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
         f"CREATE TRIGGER vectors_update_version AFTER UPDATE ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
         f"CREATE TRIGGER vectors_delete_version AFTER DELETE ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
+    ),
+    # The user's "like" / "not for me" of catalog items, per category (the latest judgement of an item stands).
+    (
+        """CREATE TABLE judgements(
+            category TEXT NOT NULL, item_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,
+            image TEXT, liked INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (category, item_id))""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -597,6 +604,38 @@ class ProfileStore:
             for table in ("item_vectors", "item_files"):
                 db.execute(f"DELETE FROM {table} WHERE rowid <= (SELECT max(rowid) FROM {table}) - ?", (ITEM_VECTORS_KEPT,))
 
+    # Judgements of catalog items
+
+    def judgements(self, category: str | None = None) -> list[Judgement]:
+        """The user's judgements (of one category, if given; categories match case-insensitively), oldest first."""
+        with self._reading() as db:
+            rows = db.execute(
+                "SELECT category, item_id, name, description, image, liked, at FROM judgements "
+                "WHERE ?1 IS NULL OR category = ?1 ORDER BY at, category, item_id",
+                (None if category is None else category_key(category),),
+            ).fetchall()
+        return [
+            Judgement(CatalogItem(item_id, name, category, description, None if image is None else Path(image)),
+                      bool(liked), at)
+            for category, item_id, name, description, image, liked, at in rows
+        ]
+
+    def judge(self, item: CatalogItem, liked: bool) -> None:
+        """Record the user's judgement of `item` in its category, replacing an earlier one of it."""
+        with self._writing() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO judgements(category, item_id, name, description, image, liked, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (category_key(item.category), item.id, item.name, item.description,
+                 None if item.image is None else str(item.image), int(liked), time.time()),
+            )
+
+    def unjudge(self, category: str, item_id: str) -> bool:
+        """Withdraw the judgement of an item in `category`; False if there was none."""
+        with self._writing() as db:
+            deleted = db.execute("DELETE FROM judgements WHERE category = ? AND item_id = ?", (category_key(category), item_id))
+            return deleted.rowcount > 0
+
     def item_files(self, paths: Sequence[str]) -> dict[str, Fingerprint]:
         """Size, mtime and content hash of those catalog picture files already hashed."""
         with self._reading() as db:
@@ -720,7 +759,7 @@ class ProfileStore:
         """Delete every row of every table (the schema and the generation stay)."""
         with self._writing() as db:
             for table in ("caption_vectors", "visual_vectors", "vectors", "photos", "failures", "folders",
-                          "exclusions", "word_vectors", "item_vectors", "item_files"):
+                          "exclusions", "word_vectors", "item_vectors", "item_files", "judgements"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM meta WHERE key NOT IN (?, ?)", (GENERATION, PHOTOS_VERSION))
         self._snapshot.discard()

@@ -14,8 +14,9 @@ from engine.catalog.items import CatalogItem
 from engine.imaging.decode import ImageDecodeError, open_oriented
 from engine.imaging.grid import GridLayout, grid_side, gridify, highlight_cells
 from engine.models.encoders import TextEncoder
-from engine.profile.records import PhotoProfile
+from engine.profile.records import Judgement, PhotoProfile
 from engine.recommend.candidates import ItemEmbedder
+from engine.recommend.feedback import feedback_shift
 from engine.recommend.ranker import OnnxRanker
 from engine.recommend.retrieval import query_direction, top_w
 from engine.recommend.scorer import (
@@ -38,10 +39,18 @@ TRAINED, ZERO_SHOT = "trained ranker", "zero-shot scorer"
 
 @dataclass(frozen=True)
 class Evidence:
-    """Why a candidate ranks where it does: 1-based grid cells and aspect words that support it."""
+    """Why a candidate ranks where it does: 1-based grid cells and aspect words that support it, and the user's
+    judgement that moved it to this place (None when no judgement did)."""
 
     cells: tuple[int, ...]
     aspect_words: tuple[str, ...]
+    feedback: Judgement | None = None
+
+    def record(self) -> dict:
+        """The evidence as plain data (no photo paths)."""
+        moved = None if self.feedback is None else {
+            "item": self.feedback.item.id, "name": self.feedback.item.name, "liked": self.feedback.liked}
+        return {"cells": list(self.cells), "aspect_words": list(self.aspect_words), "feedback": moved}
 
 
 @dataclass(frozen=True)
@@ -72,10 +81,11 @@ class Recommendation:
         return self.support is not None and self.support < MIN_SUPPORT
 
     def records(self) -> list[dict]:
-        """The ranking as plain records {id, name, score, rank, evidence: {cells, aspect_words}} (no photo paths)."""
+        """The ranking as plain records {id, name, score, rank, evidence: {cells, aspect_words, feedback}} (no photo
+        paths; feedback: the judgement {item, name, liked} that moved the item, or None)."""
         return [
             {"id": r.item.id, "name": r.item.name, "score": round(r.score, 4), "rank": r.rank,
-             "evidence": {"cells": list(r.evidence.cells), "aspect_words": list(r.evidence.aspect_words)}}
+             "evidence": r.evidence.record()}
             for r in self.ranked
         ]
 
@@ -146,8 +156,10 @@ class Recommender:
         store: ProfileSource,
         query: str | None = None,
         w: int = 64,
+        judgements: Sequence[Judgement] = (),
     ) -> Recommendation:
-        """Rank `candidates`; `category_items` define v_c; `store` holds the profiles of the library's `paths`."""
+        """Rank `candidates`; `category_items` define v_c; `store` holds the profiles of the library's `paths`; the
+        user's `judgements` of items of this category shift the candidates like them."""
         grid_side(w)  # validates w early
         if not candidates:
             raise ValueError(f"no candidates in category {category!r}")
@@ -181,13 +193,14 @@ class Recommender:
             ranked_by = ZERO_SHOT
             scored = self.scorer.score(cands, ctx, query_vec)
             profile_aspects = _profile_aspects(ctx, shown)
-        order = np.argsort(-scored.scores, kind="stable")
+        scores, moved_by = self._judged(scored.scores, cand_vectors, judgements)
+        order = np.argsort(-scores, kind="stable")
         ranked = [
             RankedItem(
                 item=candidates[i],
-                score=float(scored.scores[i]),
+                score=float(scores[i]),
                 rank=rank,
-                evidence=_evidence(scored.cell_weights[i], scored.aspect_weights[i] * shown, ctx.aspect_words),
+                evidence=_evidence(scored.cell_weights[i], scored.aspect_weights[i] * shown, ctx.aspect_words, moved_by[i]),
             )
             for rank, i in enumerate(order, start=1)
         ]
@@ -203,6 +216,23 @@ class Recommender:
             support=None if self.evidence_similarity is None else cands.support(self.evidence_similarity),
             timings_ms=timings,
         )
+
+    def _judged(
+        self, scores: np.ndarray, candidates: np.ndarray, judgements: Sequence[Judgement]
+    ) -> tuple[np.ndarray, list[Judgement | None]]:
+        """The scores standardised and shifted by the judgements, and the judgement behind each candidate's place:
+        the one that moved it to another place, or its own (None where neither is)."""
+        if not judgements:
+            return scores, [None] * len(scores)
+        judged = self.embedder.vectors([j.item for j in judgements])
+        shift = feedback_shift(candidates, judged, np.array([j.liked for j in judgements], bool))
+        shifted = zscore(scores) + shift.shift
+        before, after = _places(scores), _places(shifted)
+        moved_by = [
+            judgements[s] if s >= 0 and (before[i] != after[i] or shift.judged[i]) else None
+            for i, s in enumerate(shift.source)
+        ]
+        return shifted, moved_by
 
     def _context(
         self, profiles: list[PhotoProfile], vectors: np.ndarray, relevance: np.ndarray, store: ProfileSource, visual_dim: int
@@ -258,10 +288,19 @@ def _shared_words(profiles: Sequence[PhotoProfile], words: Sequence[str]) -> np.
     return np.array([len(holders.get(word, ())) >= MIN_WORD_PHOTOS for word in words], dtype=bool)
 
 
-def _evidence(cell_weights: np.ndarray, aspect_weights: np.ndarray, words: list[str]) -> Evidence:
+def _evidence(
+    cell_weights: np.ndarray, aspect_weights: np.ndarray, words: list[str], feedback: Judgement | None
+) -> Evidence:
     cells = tuple(int(c) + 1 for c in np.argsort(-cell_weights, kind="stable")[:EVIDENCE_CELLS] if cell_weights[c] > 0)
     supporting = [k for k in np.argsort(-aspect_weights, kind="stable")[:EVIDENCE_WORDS] if aspect_weights[k] > 0]
-    return Evidence(cells=cells, aspect_words=tuple(words[k] for k in supporting))
+    return Evidence(cells=cells, aspect_words=tuple(words[k] for k in supporting), feedback=feedback)
+
+
+def _places(scores: np.ndarray) -> np.ndarray:
+    """Each candidate's 0-based place in the ranking by `scores`."""
+    places = np.empty(len(scores), np.int64)
+    places[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    return places
 
 
 def _with_free_text(

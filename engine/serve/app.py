@@ -1,4 +1,4 @@
-"""The FastAPI app: `POST /recommend`, `GET /status`, `GET /openapi.json`, behind the guards."""
+"""The FastAPI app: `POST /recommend`, `POST /feedback`, `GET /status`, `GET /openapi.json`, behind the guards."""
 
 from __future__ import annotations
 
@@ -14,7 +14,15 @@ from starlette.types import ASGIApp
 from engine import __version__
 from engine.record_validation import field_path
 from engine.serve.guards import BearerToken, BodySizeLimit, RateLimit
-from engine.serve.schema import ErrorField, ErrorResponse, RecommendRequest, RecommendResponse, StatusResponse
+from engine.serve.schema import (
+    ErrorField,
+    ErrorResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    RecommendRequest,
+    RecommendResponse,
+    StatusResponse,
+)
 from engine.serve.service import InputError, LensService
 from engine.serve.settings import Limits
 
@@ -41,6 +49,11 @@ def create_app(service: LensService, token: str, limits: Limits = Limits()) -> A
     def recommend(body: RecommendRequest) -> RecommendResponse:
         """Rank the candidates for this user, with the aspect words of their photos that support each one."""
         return service.recommend(body)
+
+    @api.post("/feedback", response_model=FeedbackResponse, responses=ERROR_RESPONSES)
+    def feedback(body: FeedbackRequest) -> FeedbackResponse:
+        """Record the user's "like" or "not for me" of a ranked item, or withdraw it ("undo")."""
+        return service.feedback(body)
 
     @api.get("/status", response_model=StatusResponse, responses=ERROR_RESPONSES)
     def status() -> StatusResponse:

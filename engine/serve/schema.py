@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
@@ -65,12 +65,45 @@ class RecommendRequest(Record):
     top: Annotated[int, Field(ge=1, le=MAX_CANDIDATES)] | None = Field(None, description="Return only the best `top`.")
 
 
+class FeedbackRequest(Record):
+    """The user's judgement of an item ranked in `category`: "like", "not_for_me", or "undo" (withdraw it). Later
+    rankings of the category move the items like it (a judged item's picture counts when it is among a request's
+    candidates again; otherwise its name and description do)."""
+
+    category: Text
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Text | None = Field(None, description="The item's name (needed for like / not_for_me).")
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] = ""
+    verdict: Literal["like", "not_for_me", "undo"]
+
+    @model_validator(mode="after")
+    def _named(self) -> FeedbackRequest:
+        if self.verdict != "undo" and self.name is None:
+            raise ValueError(f"a {self.verdict} needs the item's name")
+        return self
+
+
+class FeedbackResponse(BaseModel):
+    category: str
+    id: str
+    verdict: str
+    changed: bool = Field(description="False for an undo of an item that had no judgement.")
+    judgements: int = Field(description="The user's judgements in this category now.")
+
+
+class MovedBy(BaseModel):
+    id: str
+    name: str
+    liked: bool
+
+
 class RankedCandidate(BaseModel):
     id: str
     name: str
     score: float
     rank: int
     aspect_words: list[str] = Field(description="Aspect words of the user's photos that support this item.")
+    moved_by: MovedBy | None = Field(None, description="The user's judgement that moved this item to its place.")
 
 
 class RecommendResponse(BaseModel):

@@ -13,6 +13,7 @@ from engine import __version__
 from engine.api import VisualLens
 from engine.catalog.items import CatalogItem
 from engine.imaging.decode import ImageDecodeError
+from engine.profile.records import Judgement
 from engine.recommend.ranker import ranker_summary
 from engine.recommend.recommender import TRAINED, ZERO_SHOT
 from engine.serve.images import (
@@ -24,7 +25,15 @@ from engine.serve.images import (
     read_image_file,
     tensor,
 )
-from engine.serve.schema import RankedCandidate, RecommendRequest, RecommendResponse, StatusResponse
+from engine.serve.schema import (
+    FeedbackRequest,
+    FeedbackResponse,
+    MovedBy,
+    RankedCandidate,
+    RecommendRequest,
+    RecommendResponse,
+    StatusResponse,
+)
 
 # One answer for every path that cannot be used, so that the API tells nothing about which files exist or what
 # they hold; the user's own photos are refused too (their aspect words would describe that one photo).
@@ -82,10 +91,24 @@ class LensService:
             query_aspect_words=list(rec.profile_aspects),
             ranking=[
                 RankedCandidate(id=r.item.id, name=r.item.name, score=round(r.score, 6), rank=r.rank,
-                                aspect_words=list(r.evidence.aspect_words))
+                                aspect_words=list(r.evidence.aspect_words), moved_by=_moved_by(r.evidence.feedback))
                 for r in rec.ranked[: request.top]
             ],
         )
+
+    def feedback(self, request: FeedbackRequest) -> FeedbackResponse:
+        """Record or withdraw the user's judgement of an item."""
+        with self.lock:
+            if request.verdict == "undo":
+                changed = self.lens.unjudge(request.category, request.id)
+            else:
+                item = CatalogItem(id=request.id, name=request.name or request.id, category=request.category,
+                                   description=request.description)
+                self.lens.store.judge(item, liked=request.verdict == "like")
+                changed = True
+            count = len(self.lens.judgements(request.category))
+        return FeedbackResponse(category=request.category, id=request.id, verdict=request.verdict, changed=changed,
+                                judgements=count)
 
     def _refuse_library_paths(self, request: RecommendRequest) -> None:
         """An `image_path` inside a library folder (links resolved) is refused before anything is read."""
@@ -140,6 +163,12 @@ def _picture_bytes(request: RecommendRequest) -> dict[str, bytes]:
             except ImageDecodeError:
                 raise InputError(f"candidates[{i}].image_path", UNUSABLE_PATH) from None
     return pictures
+
+
+def _moved_by(judgement: Judgement | None) -> MovedBy | None:
+    if judgement is None:
+        return None
+    return MovedBy(id=judgement.item.id, name=judgement.item.name, liked=judgement.liked)
 
 
 def _comparable(path: str) -> Path:

@@ -22,6 +22,7 @@ from export.ranker.eval_report import (
     add_ablations,
     add_bridge,
     add_curves,
+    add_feedback,
     add_main_table,
     add_previous,
     reference,
@@ -83,6 +84,9 @@ def eval_command(
     with_ablations: bool = typer.Option(True, "--ablations/--no-ablations", help="Train and score each ablation."),
     only: list[str] = typer.Option([], "--ablation", help="Run only this ablation (repeatable; default: all)."),
     with_curves: bool = typer.Option(True, "--curves/--no-curves", help="MRR vs history length and candidates."),
+    with_feedback: bool = typer.Option(
+        True, "--feedback/--no-feedback", help="Hit@3 and MRR vs the number of like / not-for-me judgements."
+    ),
     epochs: int = typer.Option(0, "--epochs", help="Epochs for the ablation runs (0: as the bundle's ranker)."),
     refine_rounds: int = typer.Option(0, "--refine-rounds", help="Refinement rounds of the ablation runs (0: same)."),
     long_histories: Path | None = typer.Option(
@@ -120,6 +124,8 @@ def eval_command(
                 loaded = load_benchmark(long_histories)
                 long_bench = (loaded, _features(loaded, source, cache, True))
             add_curves(out, bench, features, source, report, long_bench)
+        if with_feedback and OnnxRanker.available(source) and all(user.liked for user in bench.users.values()):
+            add_feedback(out, bench, features, source, report, console.print)
         out.write(report)
     console.print(f"report written to {report}")
 

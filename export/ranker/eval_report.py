@@ -10,6 +10,7 @@ Sections, each with 95% bootstrap intervals:
 5. Cross-source benchmarks: photos of one picture style, candidates of another, and a style never trained on.
 6. The bridge on its held-out picture style (from the bundle's manifest).
 7. MRR against history length and candidate count.
+8. Feedback: Hit@3 and MRR against the number of right and wrong judgements per category.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from engine.models.bundle import Bundle
 from export.data.benchmark.format import Benchmark
 from export.ranker.evaluate import MethodResult, paired_difference
 from export.ranker.features import BenchmarkFeatures
+from export.ranker.feedback_eval import feedback_study
 from export.ranker.pipeline import Recipe
 from export.ranker.report import (
     Reference,
     ablation_plot,
     as_json,
     curve_plot,
+    feedback_plot,
     markdown_table,
     rich_table,
     write_json,
@@ -151,6 +154,39 @@ def add_curves(report: Report, bench: Benchmark, features: BenchmarkFeatures, bu
         curve_plot(curve, label, folder / f"mrr_vs_{name}.png")
         report.payload[f"mrr_vs_{name}"] = {m: {x: vars(v) for x, v in pts.items()} for m, pts in curve.items()}
         report.sections.append(f"## MRR vs {label}\n\n![mrr vs {name}](mrr_vs_{name}.png)")
+
+
+def add_feedback(report: Report, bench: Benchmark, features: BenchmarkFeatures, bundle: Bundle, folder: Path,
+                 show: Show) -> None:
+    """The ranker with k "like" / "not for me" judgements per category (right and wrong), paired against k = 0, and
+    wrong feedback against the zero-shot scorer."""
+    study = feedback_study(bench, features, bundle)
+    rows = [*study.right.values(), *study.wrong.values(), study.zero_shot]
+    show(rich_table("Feedback", rows))
+    none = study.right[0]
+    lifts = {k: paired_difference(r, none) for k, r in study.right.items() if k}
+    floors = {k: paired_difference(r, study.zero_shot) for k, r in study.wrong.items() if k}
+    for key, label in (("hit@3", "Hit@3 (%)"), ("mrr", "MRR (%)")):
+        right = {k: r.metrics()[key] for k, r in study.right.items()}
+        wrong = {k: r.metrics()[key] for k, r in study.wrong.items()}
+        feedback_plot(right, wrong, study.zero_shot.metrics()[key], label, folder / f"feedback_{key.replace('@', '')}.png")
+    report.payload["feedback"] = {
+        "rows": as_json(rows),
+        "right_minus_none": {k: {m: vars(v) for m, v in d.items()} for k, d in lifts.items()},
+        "wrong_minus_zero_shot": {k: {m: vars(v) for m, v in d.items()} for k, d in floors.items()},
+    }
+    table = ["| judgements per category | right minus none, Hit@3 | right minus none, MRR | wrong minus zero-shot, Hit@3 "
+             "| wrong minus zero-shot, MRR |", "|---|---|---|---|---|"]
+    table += [f"| {k} | {_signed(lifts[k]['hit@3'], '')} | {_signed(lifts[k]['mrr'], '')} | "
+              f"{_signed(floors[k]['hit@3'], '')} | {_signed(floors[k]['mrr'], '')} |" for k in lifts]
+    report.sections.append(
+        "## Feedback: k \"like\" / \"not for me\" judgements per category\n\nBefore each test query its user judged k "
+        "other items of the category (never its candidates), half of kinds they like where there are both; right "
+        "judgements follow their true taste, wrong ones go against it. The served ranker's scores are shifted by the "
+        "engine's `feedback_shift` (fitted on training users).\n\n"
+        f"{markdown_table(rows)}\n\nPaired on the same queries (points, 95% bootstrap CI):\n\n" + "\n".join(table)
+        + "\n\n![Hit@3 vs judgements](feedback_hit3.png) ![MRR vs judgements](feedback_mrr.png)"
+    )
 
 
 def _describe(bench: Benchmark) -> str:

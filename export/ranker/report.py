@@ -84,6 +84,26 @@ def curve_plot(curves: dict[str, dict[int, Metric]], xlabel: str, path: Path) ->
     plt.close(fig)
 
 
+def feedback_plot(right: dict[int, Metric], wrong: dict[int, Metric], floor: Metric, ylabel: str, path: Path) -> None:
+    """A metric against the number of judgements per category, right and wrong, with the zero-shot scorer's level
+    (no feedback) as the floor wrong feedback must stay above; shaded 95% intervals."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, points in (("right judgements (the user's true taste)", right), ("wrong judgements (against it)", wrong)):
+        xs = sorted(points)
+        ax.plot(xs, [100 * points[x].mean for x in xs], marker="o", label=name)
+        ax.fill_between(xs, [100 * points[x].low for x in xs], [100 * points[x].high for x in xs], alpha=0.15)
+    ax.axhline(100 * floor.mean, color="grey", linestyle="--", label="zero-shot scorer, no feedback")
+    ax.axhspan(100 * floor.low, 100 * floor.high, color="grey", alpha=0.1)
+    ax.set_xticks(sorted(right))
+    ax.set_xlabel("judgements per category (like / not for me)")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
 

@@ -131,6 +131,32 @@ def test_recommend_ranks_with_evidence_and_exports(qtbot, ready, catalog, tmp_pa
     assert exported["category"] == "outing" and len(exported["items"]) == 3
 
 
+def test_feedback_moves_the_item_says_why_and_undo_restores_the_ranking(qtbot, ready, catalog):
+    view = ready.recommend
+    ready.tabs.setCurrentWidget(view)
+    assert view.open_catalog(catalog)
+    with qtbot.waitSignal(view.ranked, timeout=60_000) as ranked:
+        view.recommend()
+    before = [(r.item.id, round(r.score, 5)) for r in ranked.args[0].ranked]
+    assert not view.undo_button.isEnabled()  # nothing judged yet
+    view.table.selectRow(2)
+    last = ranked.args[0].ranked[2].item
+    with qtbot.waitSignal(view.ranked, timeout=60_000) as liked:
+        view.like_button.click()
+    moved = next(r for r in liked.args[0].ranked if r.item.id == last.id)
+    assert moved.rank < 3 and moved.evidence.feedback is not None
+    row = moved.rank - 1
+    assert view.table.selectionModel().selectedRows()[0].row() == row  # the judged item stays selected
+    assert view.table.item(row, 5).text() == "liked" and "You liked this" in view.why.text()
+    assert view.undo_button.isEnabled()
+    screenshot(ready, "recommend-feedback")
+    with qtbot.waitSignal(view.ranked, timeout=60_000) as undone:
+        view.undo_button.click()
+    assert [(r.item.id, round(r.score, 5)) for r in undone.args[0].ranked] == before
+    assert not view.undo_button.isEnabled() and "You liked" not in view.why.text()
+    assert ready.session.lens.judgements() == []
+
+
 def test_forget_a_folder_a_subfolder_and_photos_for_good(qtbot, ready, pictures, home):
     privacy = ready.privacy
     ready.tabs.setCurrentWidget(privacy)

@@ -174,7 +174,8 @@ def test_valid_ranking_matches_the_engine(lens, server, client, catalog):
     assert set(body) == {"category", "query", "scorer", "query_aspect_words", "ranking"}
     assert body["scorer"] == "trained ranker" and body["query"] == "a pet"
     assert [r["rank"] for r in body["ranking"]] == [1, 2, 3]
-    assert all(set(r) == {"id", "name", "score", "rank", "aspect_words"} for r in body["ranking"])
+    assert all(set(r) == {"id", "name", "score", "rank", "aspect_words", "moved_by"} for r in body["ranking"])
+    assert all(r["moved_by"] is None for r in body["ranking"])  # no judgements yet
     assert body["ranking"][0]["id"] == "c1"  # a cat photo in the library, "a pet" asked for: the cat cafe
 
     with server.service.lock:
@@ -188,6 +189,27 @@ def test_valid_ranking_matches_the_engine(lens, server, client, catalog):
     assert len(top["ranking"]) == 1 and top["query"] is None
 
 
+def test_feedback_moves_the_item_says_so_and_undo_withdraws_it(client, photo_dir):
+    request = {"category": "outing", "candidates": _candidates(photo_dir)}
+    before = client.post("/recommend", json=request).json()["ranking"]
+    last = before[-1]
+    liked = client.post("/feedback", json={"category": "Outing", "id": last["id"], "name": last["name"], "verdict": "like"})
+    assert liked.status_code == 200, liked.text
+    assert liked.json() == {"category": "Outing", "id": last["id"], "verdict": "like", "changed": True, "judgements": 1}
+    after = {r["id"]: r for r in client.post("/recommend", json=request).json()["ranking"]}
+    assert after[last["id"]]["score"] > last["score"]
+    assert after[last["id"]]["moved_by"] == {"id": last["id"], "name": last["name"], "liked": True}
+    undo = client.post("/feedback", json={"category": "outing", "id": last["id"], "verdict": "undo"}).json()
+    assert undo["changed"] and undo["judgements"] == 0
+    assert client.post("/recommend", json=request).json()["ranking"] == before
+    again = client.post("/feedback", json={"category": "outing", "id": last["id"], "verdict": "undo"}).json()
+    assert not again["changed"]
+    nameless = client.post("/feedback", json={"category": "outing", "id": "c1", "verdict": "not_for_me"})
+    assert nameless.status_code == 422 and "name" in nameless.text
+    unknown = client.post("/feedback", json={"category": "outing", "id": "c1", "name": "x", "verdict": "meh"})
+    assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "verdict"
+
+
 def test_status(client):
     body = client.get("/status").json()
     assert body == {"version": body["version"], "photos": 4, "bundle": "lite", "bundle_version": body["bundle_version"],
@@ -197,7 +219,7 @@ def test_status(client):
 
 def test_openapi_describes_the_api(client):
     spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {"/recommend", "/status"}
+    assert set(spec["paths"]) == {"/recommend", "/feedback", "/status"}
     assert spec["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert {"401", "413", "422", "429"} <= set(spec["paths"]["/recommend"]["post"]["responses"])
     request = spec["components"]["schemas"]["RecommendRequest"]

@@ -116,6 +116,13 @@ def test_eval_prints_the_paper_table(ranker_bundle, bench_dir, cache, tmp_path):
     assert each["no history (candidates only)"] == payload["photos_vs_no_history"]
     assert set(payload["mrr_vs_history"]["VisualLens ranker"]) == {"10", "25", "50", "100", "200", "500"}
     assert (report / "mrr_vs_history.png").stat().st_size > 10_000
+    feedback = payload["feedback"]
+    none = feedback["rows"]["ranker + 0 right judgements"]
+    served = main["VisualLens ranker (ONNX, this bundle)"]
+    assert all(none[key] == served[key] for key in ("hit@1", "hit@3", "hit@10", "mrr", "queries"))  # k = 0: as served
+    assert set(feedback["right_minus_none"]) == set(feedback["wrong_minus_zero_shot"]) == {"1", "3", "5", "10"}
+    assert "zero-shot scorer, no feedback" in feedback["rows"]
+    assert (report / "feedback_hit3.png").stat().st_size > 10_000 and (report / "feedback_mrr.png").exists()
     assert (report / "mrr_vs_candidates.png").is_file()
     text = (report / "report.md").read_text()
     assert "| Random |" in text and "closes (Hit@3)" in text and "a picture style it never saw" in text
