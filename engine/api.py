@@ -24,11 +24,12 @@ from engine.profile.describers import load_describer
 from engine.profile.indexer import Indexer, IndexProgress, IndexReport
 from engine.profile.keys import KeyManager
 from engine.profile.records import Failure, Judgement
-from engine.profile.store import ProfileStore, StoreBusyError, StoreWriteError
+from engine.profile.store import EVERY_CATEGORY, ProfileStore, StoreBusyError, StoreWriteError
 from engine.recommend.candidates import CandidateEmbedder, ItemEmbedder
 from engine.recommend.ranker import OnnxRanker, ranker_summary
-from engine.recommend.recommender import TRAINED, ZERO_SHOT, Recommendation, Recommender
+from engine.recommend.recommender import TRAINED, ZERO_SHOT, Recommendation, Recommender, Steering
 from engine.recommend.retrieval import top_w
+from engine.recommend.taste import Taste, read_taste
 
 PASSPHRASE_ENV = "VISUALLENS_PASSPHRASE"
 VERIFIED_BUNDLE_FILES = "verified_bundle_files"  # meta key: {bundle path: {file: FileCheck}} of the active bundle
@@ -276,9 +277,17 @@ class VisualLens:
         _, paths, matrix = self._library()
         base = self.recommender
         recommender = base if embedder is None else base.with_embedder(embedder)
-        judgements = self.store.judgements(category)
         return recommender.recommend(category, items, items, matrix, paths, self.store, query=query, w=w,
-                                     judgements=judgements)
+                                     steering=self.steering(category))
+
+    def steering(self, category: str) -> Steering:
+        """The user's judgements and corrections that apply to `category`, for the in-memory library."""
+        corrections = self.store.corrections(category)
+        excluded = None
+        if corrections.excluded_photos:
+            ids, _, _ = self._library()
+            excluded = np.flatnonzero(np.isin(ids, np.fromiter(corrections.excluded_photos, np.int64)))
+        return Steering(self.store.judgements(category), corrections.removed_words, corrections.pinned_words, excluded)
 
     # -- feedback -------------------------------------------------------------------------------------
     def judge(self, category: str, catalog: str | Path, item_id: str, liked: bool) -> CatalogItem:
@@ -297,6 +306,45 @@ class VisualLens:
     def judgements(self, category: str | None = None) -> list[Judgement]:
         """The user's judgements of catalog items (of one category, if given), oldest first."""
         return self.store.judgements(category)
+
+    # -- your taste and its corrections ---------------------------------------------------------------
+    def taste(self, category: str, catalog: str | Path, w: int = 64) -> Taste:
+        """What the profile holds for the catalog's `category`: its aspect words with their weights and photos, and
+        the photos that would fill the evidence grid, with the user's corrections marked."""
+        items = load_catalog(catalog).in_category(category)
+        _, paths, matrix = self._library()
+        vectors = self.recommender.embedder.vectors(items)
+        return read_taste(category, vectors, matrix, paths, self.store, self.steering(category), w)
+
+    def correct_word(self, category: str, word: str, pinned: bool) -> None:
+        """Pin an aspect word of a category ("more of this": items like it rank higher) or remove it ("not me":
+        recommendations ignore it); `category` '' for every category."""
+        if not word.strip():
+            raise ValueError("name the aspect word to correct")
+        self.store.correct_word(category, word.strip(), pinned)
+
+    def uncorrect_word(self, category: str, word: str) -> bool:
+        """Undo `correct_word`; False if the word had no correction there."""
+        return self.store.uncorrect_word(category, word.strip())
+
+    def exclude_photo(self, path: str | Path, category: str = EVERY_CATEGORY) -> str:
+        """Keep a photo of the library out of `category`'s recommendations (of all of them by default); returns
+        the path as the library holds it."""
+        check_named(path)
+        for form in _forms(path):
+            if self.store.exclude_photo(form, category):
+                return form
+        raise ValueError(f"{path}: not a photo of your library")
+
+    def include_photo(self, path: str | Path, category: str = EVERY_CATEGORY) -> bool:
+        """Undo `exclude_photo`; False if the photo was not excluded there."""
+        check_named(path)
+        return any(self.store.include_photo(form, category) for form in _forms(path))
+
+    def corrections(self) -> list[tuple[str, str, str]]:
+        """Every correction as (category, kind, word or photo path); category '' is every category, kind is
+        "removed", "pinned" or "excluded"."""
+        return self.store.all_corrections()
 
     # -- privacy --------------------------------------------------------------------------------------
     def forget(self, path: str | Path) -> int:

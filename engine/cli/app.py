@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from engine.cli import feedback, library, passphrase, profile, recommend, serve, watch
+from engine.cli import feedback, library, passphrase, profile, recommend, serve, taste, watch
 from engine.cli.models import models_app
 
 app = typer.Typer(help="VisualLens: private recommendations from your own photos. Nothing leaves this machine.",
@@ -14,6 +14,8 @@ app.command(name="index")(library.index)
 app.command(name="search")(library.search)
 app.command(name="recommend")(recommend.recommend)
 app.command(name="feedback")(feedback.feedback)
+app.command(name="taste")(taste.taste)
+app.command(name="correct")(taste.correct)
 app.command(name="status")(profile.status)
 app.command(name="forget")(profile.forget)
 app.command(name="wipe")(profile.wipe_command)

@@ -91,3 +91,13 @@ class Judgement:
     item: CatalogItem
     liked: bool
     at: float
+
+
+@dataclass(frozen=True)
+class Corrections:
+    """The user's corrections of what the profile says about a category (those made for every category included):
+    aspect words removed ("not me") and pinned ("more of this"), and photos excluded (by id)."""
+
+    removed_words: frozenset[str] = frozenset()
+    pinned_words: frozenset[str] = frozenset()
+    excluded_photos: frozenset[int] = frozenset()

@@ -32,7 +32,7 @@ import sqlcipher3
 from engine.catalog.items import CatalogItem, category_key
 from engine.library.scan import is_excluded
 from engine.profile.keys import KEY_BYTES, RESTORE_OR_WIPE, KeyManager, KeyStoreError, shred_file
-from engine.profile.records import Failure, Fingerprint, Judgement, PhotoProfile
+from engine.profile.records import Corrections, Failure, Fingerprint, Judgement, PhotoProfile
 from engine.profile.vector_snapshot import Matrix, VectorSnapshot
 
 DEFAULT_BUSY_TIMEOUT = 5.0
@@ -44,6 +44,7 @@ CIPHER_PAGE_SIZE = 16384  # part of the file format: SQLCipher cannot read a sto
 # `visuallens status` and at the end of each index run, and their pages that a command reads are checked as read.
 UNLOCK_CHECK_MAX_BYTES = 64 * 2**20
 
+EVERY_CATEGORY = ""  # the category key of corrections that apply to every category
 PHOTOS_VERSION = "photos_version"  # meta key: advanced by every change to the photos or their vectors
 # An UPDATE of a row the migration makes: in a trigger an INSERT's conflict clause yields to the outer statement's.
 _ADVANCE_PHOTOS_VERSION = f"UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = '{PHOTOS_VERSION}';"
@@ -123,11 +124,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"CREATE TRIGGER vectors_update_version AFTER UPDATE ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
         f"CREATE TRIGGER vectors_delete_version AFTER DELETE ON vectors BEGIN {_ADVANCE_PHOTOS_VERSION} END",
     ),
-    # The user's "like" / "not for me" of catalog items, per category (the latest judgement of an item stands).
+    # The user's "like" / "not for me" of catalog items, per category (the latest judgement of an item stands), and
+    # their corrections of what the profile says about a category.
     (
         """CREATE TABLE judgements(
             category TEXT NOT NULL, item_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL,
             image TEXT, liked INTEGER NOT NULL, at REAL NOT NULL, PRIMARY KEY (category, item_id))""",
+        # The user's corrections of a category's profile ('' for every category): aspect words removed or pinned,
+        # photos excluded (gone with their photo).
+        """CREATE TABLE word_corrections(
+            category TEXT NOT NULL, word TEXT NOT NULL, pinned INTEGER NOT NULL, at REAL NOT NULL,
+            PRIMARY KEY (category, word))""",
+        """CREATE TABLE photo_exclusions(
+            photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE, category TEXT NOT NULL,
+            at REAL NOT NULL, PRIMARY KEY (photo_id, category))""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -636,6 +646,52 @@ class ProfileStore:
             deleted = db.execute("DELETE FROM judgements WHERE category = ? AND item_id = ?", (category_key(category), item_id))
             return deleted.rowcount > 0
 
+    # Corrections of the profile
+
+    def corrections(self, category: str) -> Corrections:
+        """The corrections that apply to `category`: its own and those made for every category."""
+        keys = (category_key(category), EVERY_CATEGORY)
+        with self._reading() as db:
+            words = db.execute("SELECT word, pinned FROM word_corrections WHERE category IN (?, ?)", keys).fetchall()
+            photos = db.execute("SELECT photo_id FROM photo_exclusions WHERE category IN (?, ?)", keys).fetchall()
+        return Corrections(removed_words=frozenset(word for word, pinned in words if not pinned),
+                           pinned_words=frozenset(word for word, pinned in words if pinned),
+                           excluded_photos=frozenset(photo_id for (photo_id,) in photos))
+
+    def correct_word(self, category: str, word: str, pinned: bool) -> None:
+        """Pin `word` ("more of this") or remove it ("not me") in `category` ('' for every category)."""
+        with self._writing() as db:
+            db.execute("INSERT OR REPLACE INTO word_corrections(category, word, pinned, at) VALUES (?, ?, ?, ?)",
+                       (category_key(category), word, int(pinned), time.time()))
+
+    def uncorrect_word(self, category: str, word: str) -> bool:
+        """Undo the correction of `word` in `category`; False if there was none."""
+        with self._writing() as db:
+            return db.execute("DELETE FROM word_corrections WHERE category = ? AND word = ?",
+                              (category_key(category), word)).rowcount > 0
+
+    def exclude_photo(self, path: str, category: str) -> bool:
+        """Keep the photo at `path` out of `category`'s rankings ('' for every category); False if no such photo."""
+        with self._writing() as db:
+            return db.execute("INSERT OR REPLACE INTO photo_exclusions(photo_id, category, at) "
+                              "SELECT id, ?, ? FROM photos WHERE path = ?",
+                              (category_key(category), time.time(), path)).rowcount > 0
+
+    def include_photo(self, path: str, category: str) -> bool:
+        """Undo `exclude_photo`; False if the photo was not excluded there."""
+        with self._writing() as db:
+            return db.execute("DELETE FROM photo_exclusions WHERE category = ? AND photo_id = "
+                              "(SELECT id FROM photos WHERE path = ?)", (category_key(category), path)).rowcount > 0
+
+    def all_corrections(self) -> list[tuple[str, str, str]]:
+        """Every correction as (category, kind, word or photo path); kind: "removed", "pinned" or "excluded"."""
+        with self._reading() as db:
+            words = db.execute("SELECT category, CASE pinned WHEN 1 THEN 'pinned' ELSE 'removed' END, word "
+                               "FROM word_corrections ORDER BY at").fetchall()
+            photos = db.execute("SELECT e.category, 'excluded', p.path FROM photo_exclusions AS e "
+                                "JOIN photos AS p ON p.id = e.photo_id ORDER BY e.at").fetchall()
+        return [tuple(row) for row in words + photos]
+
     def item_files(self, paths: Sequence[str]) -> dict[str, Fingerprint]:
         """Size, mtime and content hash of those catalog picture files already hashed."""
         with self._reading() as db:
@@ -759,7 +815,8 @@ class ProfileStore:
         """Delete every row of every table (the schema and the generation stay)."""
         with self._writing() as db:
             for table in ("caption_vectors", "visual_vectors", "vectors", "photos", "failures", "folders",
-                          "exclusions", "word_vectors", "item_vectors", "item_files", "judgements"):
+                          "exclusions", "word_vectors", "item_vectors", "item_files", "judgements", "word_corrections",
+                          "photo_exclusions"):
                 db.execute(f"DELETE FROM {table}")
             db.execute("DELETE FROM meta WHERE key NOT IN (?, ?)", (GENERATION, PHOTOS_VERSION))
         self._snapshot.discard()

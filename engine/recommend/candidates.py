@@ -44,16 +44,19 @@ class CandidateSet:
         return candidate_vectors(self.image, self.text)
 
     @classmethod
-    def against(cls, image: np.ndarray, text: np.ndarray, visual: np.ndarray, library: np.ndarray) -> CandidateSet:
-        """Candidates whose neighbours are retrieved from the `library` matrix of photo vectors: one pass over it
-        with their pictures and names, the picture-and-name view mixed from those two."""
+    def against(
+        cls, image: np.ndarray, text: np.ndarray, visual: np.ndarray, library: np.ndarray,
+        excluded: np.ndarray | None = None,
+    ) -> CandidateSet:
+        """Candidates whose neighbours are retrieved from the `library` matrix of photo vectors (rows `excluded`
+        left out): one pass over it with their pictures and names, the picture-and-name view mixed from those two."""
         n = len(image)
         picture_share, name_share = view_mix(image, text)
 
         def picture_and_name(sims: np.ndarray) -> np.ndarray:
             return picture_share[:, None] * sims[:n] + name_share[:, None] * sims[n:]
 
-        sims, rows = nearest(np.concatenate([unit(image), unit(text)]), library, NEIGHBOURS, picture_and_name)
+        sims, rows = nearest(np.concatenate([unit(image), unit(text)]), library, NEIGHBOURS, picture_and_name, excluded)
         neighbours = np.stack([sims[2 * n :], sims[:n], sims[n : 2 * n]], axis=1)  # in VIEWS order
         return cls(image, text, visual, neighbours, rows[2 * n :], len(library))
 
@@ -84,9 +87,12 @@ class ItemEmbedder(ABC):
         """The candidate vector: picture and text embeddings averaged (text alone when there is no picture)."""
         return candidate_vectors(self.image_vectors(items), self.text_vectors(items))
 
-    def candidate_set(self, items: Sequence[CatalogItem], library: np.ndarray) -> CandidateSet:
-        """Everything the scorers read about `items`, against the library matrix."""
-        return CandidateSet.against(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items), library)
+    def candidate_set(
+        self, items: Sequence[CatalogItem], library: np.ndarray, excluded: np.ndarray | None = None
+    ) -> CandidateSet:
+        """Everything the scorers read about `items`, against the library matrix (rows `excluded` left out)."""
+        return CandidateSet.against(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items),
+                                    library, excluded)
 
 
 class ItemVectorStore(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -18,7 +18,7 @@ from engine.profile.records import Judgement, PhotoProfile
 from engine.recommend.candidates import ItemEmbedder
 from engine.recommend.feedback import feedback_shift
 from engine.recommend.ranker import OnnxRanker
-from engine.recommend.retrieval import query_direction, top_w
+from engine.recommend.retrieval import query_direction, top_w, unit
 from engine.recommend.scorer import (
     HistoryContext,
     ScoredCandidates,
@@ -34,6 +34,7 @@ PROFILE_WORDS = 8
 MIN_WORD_PHOTOS = 3  # an aspect word is shown only when this many different photos carry it: none discloses one photo
 MIN_SUPPORT = 3  # fewer photos like any candidate than this: the photos say too little to rank on
 CITE_TEMPERATURE = 0.05
+PIN_WEIGHT = 1.0  # pinned aspect words' pull, in standard deviations of the scores (free text pulls 2.5)
 TRAINED, ZERO_SHOT = "trained ranker", "zero-shot scorer"
 
 
@@ -51,6 +52,17 @@ class Evidence:
         moved = None if self.feedback is None else {
             "item": self.feedback.item.id, "name": self.feedback.item.name, "liked": self.feedback.liked}
         return {"cells": list(self.cells), "aspect_words": list(self.aspect_words), "feedback": moved}
+
+
+@dataclass(frozen=True)
+class Steering:
+    """What the user told VisualLens about a category: judgements of its items, aspect words removed ("not me") and
+    pinned ("more of this"), and library rows (photos) excluded from it."""
+
+    judgements: Sequence[Judgement] = ()
+    removed_words: frozenset[str] = frozenset()
+    pinned_words: frozenset[str] = frozenset()
+    excluded_rows: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -156,26 +168,26 @@ class Recommender:
         store: ProfileSource,
         query: str | None = None,
         w: int = 64,
-        judgements: Sequence[Judgement] = (),
+        steering: Steering = Steering(),
     ) -> Recommendation:
-        """Rank `candidates`; `category_items` define v_c; `store` holds the profiles of the library's `paths`; the
-        user's `judgements` of items of this category shift the candidates like them."""
+        """Rank `candidates`; `category_items` define v_c; `store` holds the profiles of the library's `paths`;
+        `steering` applies the user's judgements and corrections."""
         grid_side(w)  # validates w early
         if not candidates:
             raise ValueError(f"no candidates in category {category!r}")
         timings: dict[str, float] = {}
         tick = time.perf_counter()
-        cands = self.embedder.candidate_set(candidates, matrix)
+        cands = self.embedder.candidate_set(candidates, matrix, steering.excluded_rows)
         cand_vectors = cands.vectors
         item_vectors = cand_vectors if category_items is candidates else self.embedder.vectors(category_items)
         v_c = query_direction(item_vectors, matrix)
         timings["candidates"] = _ms(tick)
 
         tick = time.perf_counter()
-        rows, relevance = top_w(matrix, v_c, w)
+        rows, relevance = top_w(matrix, v_c, w, steering.excluded_rows)
         grid_paths = [paths[r] for r in rows]
         by_path = {p.path: p for p in store.profiles(grid_paths)}
-        profiles = [by_path[p] for p in grid_paths]
+        profiles = _without_words([by_path[p] for p in grid_paths], steering.removed_words)
         ctx = self._context(profiles, matrix[rows], relevance, store, cands.visual.shape[1])
         shown = _shared_words(profiles, ctx.aspect_words)
         timings["retrieve"] = _ms(tick)
@@ -193,7 +205,11 @@ class Recommender:
             ranked_by = ZERO_SHOT
             scored = self.scorer.score(cands, ctx, query_vec)
             profile_aspects = _profile_aspects(ctx, shown)
-        scores, moved_by = self._judged(scored.scores, cand_vectors, judgements)
+        if steering.pinned_words:  # "more of this": the pinned words steer like free text, more gently
+            pinned = sorted(steering.pinned_words)
+            scored = _with_free_text(scored, cand_vectors, unit(self._word_vectors(pinned, store).mean(axis=0)), PIN_WEIGHT)
+            profile_aspects = tuple(dict.fromkeys([*pinned, *profile_aspects]))[:PROFILE_WORDS]
+        scores, moved_by = self._judged(scored.scores, cand_vectors, steering.judgements)
         order = np.argsort(-scores, kind="stable")
         ranked = [
             RankedItem(
@@ -216,6 +232,11 @@ class Recommender:
             support=None if self.evidence_similarity is None else cands.support(self.evidence_similarity),
             timings_ms=timings,
         )
+
+    def _word_vectors(self, words: list[str], store: ProfileSource) -> np.ndarray:
+        """The words' vectors: stored by indexing where a photo has the word, else embedded now."""
+        stored = store.word_vectors(words)
+        return self._text_vectors(words, [stored.get(word) for word in words])
 
     def _judged(
         self, scores: np.ndarray, candidates: np.ndarray, judgements: Sequence[Judgement]
@@ -277,6 +298,13 @@ def _cited(scored: ScoredCandidates, candidates: np.ndarray, ctx: HistoryContext
     weights = scored.cell_weights * likeness / likeness.sum(axis=1, keepdims=True)
     weights /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-12)
     return ScoredCandidates(scored.scores, weights.astype(np.float32), scored.aspect_weights)
+
+
+def _without_words(profiles: list[PhotoProfile], removed: frozenset[str]) -> list[PhotoProfile]:
+    """The profiles with the words the user removed taken out of their aspect words."""
+    if not removed:
+        return profiles
+    return [replace(p, aspects=tuple(word for word in p.aspects if word not in removed)) for p in profiles]
 
 
 def _shared_words(profiles: Sequence[PhotoProfile], words: Sequence[str]) -> np.ndarray:

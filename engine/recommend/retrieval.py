@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 BLOCK = 32_768  # library photos per block of `nearest`: the block's similarities stay small (q x BLOCK floats)
+HIDDEN = -1e6  # the similarity an excluded photo gets in `nearest`
 SAMPLE_STRIDE = 16  # `_block_top` thresholds each row at its sample of every 16th photo
 Derived = Callable[[np.ndarray], np.ndarray]  # [n, b] similarities -> [j, b] similarities of derived queries
 
@@ -35,8 +36,11 @@ def query_direction(item_vectors: np.ndarray, library: np.ndarray) -> np.ndarray
     return unit(category_vector(item_vectors) - library_mean)
 
 
-def top_w(matrix: np.ndarray, query: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the `w` rows most similar to `query` (best first) and their cosine similarities.
+def top_w(
+    matrix: np.ndarray, query: np.ndarray, w: int, excluded: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the `w` rows most similar to `query` (best first) and their cosine similarities; rows in
+    `excluded` (row indices) are never among them.
 
     One pass over the library, then a partial sort of the scores: O(n) in photos. The pass is NumPy's own SIMD
     loop (`einsum`), not a BLAS matrix-vector product: it is memory-bound, and at 100k x 384 it ran in half the
@@ -45,28 +49,36 @@ def top_w(matrix: np.ndarray, query: np.ndarray, w: int) -> tuple[np.ndarray, np
     if len(matrix) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     sims = np.einsum("ij,j->i", matrix, query.astype(matrix.dtype, copy=False))
-    k = min(w, len(sims))
+    if excluded is not None and len(excluded):
+        sims[excluded] = -np.inf
+    k = min(w, len(sims) - (0 if excluded is None else len(np.unique(excluded))))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     part = np.argpartition(-sims, k - 1)[:k]
     order = part[np.argsort(-sims[part], kind="stable")]
     return order.astype(np.int64), sims[order].astype(np.float32)
 
 
 def nearest(
-    candidates: np.ndarray, matrix: np.ndarray, m: int, derived: Derived | None = None
+    candidates: np.ndarray, matrix: np.ndarray, m: int, derived: Derived | None = None,
+    excluded: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """([q, m] cosine similarities, [q, m] library rows) of each query's `m` nearest photos, best first.
 
     The queries are the `candidates`' rows, then the rows `derived` computes from each block of their similarities
     (a linear mix of the candidates' similarities is the similarity of the same mix of their vectors, so one matrix
-    product serves every mix). With fewer than `m` photos the missing places hold similarity -1 (no photo is less
-    like anything) and row -1. Exact: the library is read in blocks of `BLOCK` photos, one thread per core, each block's
+    product serves every mix). Rows in `excluded` (row indices) are left out. With fewer than `m` photos the missing
+    places hold similarity -1 (no photo is less like anything) and row -1. Exact: the library is read in blocks of `BLOCK` photos, one thread per core, each block's
     top `m` per query found by `_block_top`, the blocks' winners merged. O(q * photos) time, O(q * BLOCK) memory per
     thread.
     """
     queries = candidates.astype(matrix.dtype, copy=False)
+    hidden = np.unique(excluded) if excluded is not None else np.zeros(0, np.int64)
 
     def winners(start: int) -> tuple[np.ndarray, np.ndarray]:
         block = queries @ matrix[start : start + BLOCK].T  # [n, b]
+        inside = hidden[(hidden >= start) & (hidden < start + BLOCK)] - start
+        block[:, inside] = HIDDEN  # finite: a derived mix of it stays far below every real similarity, never NaN
         tops = [_block_top(block, m)] + ([_block_top(derived(block), m)] if derived is not None else [])
         return np.concatenate([sims for sims, _ in tops]), np.concatenate([cols for _, cols in tops]) + start
 
@@ -83,6 +95,8 @@ def nearest(
     rows_out = np.full((len(sims), m), -1, dtype=np.int64)
     sims_out[:, :k] = np.take_along_axis(sims, order, axis=1)
     rows_out[:, :k] = np.take_along_axis(rows, order, axis=1)
+    missing = np.isin(rows_out, hidden)  # excluded rows fill only places no photo could
+    sims_out[missing], rows_out[missing] = -1.0, -1
     return sims_out, rows_out
 
 
