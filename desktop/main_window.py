@@ -1,4 +1,5 @@
-"""The main window: Library, Recommend and Privacy tabs, menus with shortcuts, a status bar; startup and setup."""
+"""The main window: Library, Recommend, Your taste and Privacy tabs, menus with shortcuts, a status bar; startup and
+setup."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from desktop.recommend_view import RecommendView
 from desktop.session import Session
 from desktop.settings_dialog import SettingsDialog
 from desktop.tasks import run_task, wait_for_tasks
+from desktop.taste_view import TasteView
 from desktop.thumbnails import ThumbnailCache
 from desktop.unlock_dialog import UnlockDialog
 from engine.api import VisualLens, initialise, unlock
@@ -41,11 +43,13 @@ class MainWindow(QMainWindow):
         self.live = LiveWatch(session, self.runner)
         self.library = LibraryView(session, self.runner, self.thumbnails)
         self.recommend = RecommendView(session)
+        self.taste = TasteView(session)
         self.privacy = PrivacyView(session)
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.library, standard_icon("SP_DirIcon"), "Library")
         self.tabs.addTab(self.recommend, standard_icon("SP_DialogYesButton"), "Recommend")
+        self.tabs.addTab(self.taste, standard_icon("SP_FileDialogInfoView"), "Your taste")
         self.tabs.addTab(self.privacy, standard_icon("SP_VistaShield"), "Privacy")
         self.setCentralWidget(self.tabs)
         self.photos_label = QLabel()
@@ -55,8 +59,12 @@ class MainWindow(QMainWindow):
         self.wizard: FirstRunWizard | None = None
         self.unlock_dialog: UnlockDialog | None = None
         self._build_menus()
-        for view in (self.recommend, self.privacy):
+        for view in (self.recommend, self.taste, self.privacy):
             view.status.connect(self.show_message)
+        self.recommend.catalog_opened.connect(lambda catalog: self.taste.set_catalog(
+            catalog, self.recommend.category.currentText()))
+        self.taste.corrected.connect(self.recommend.rank_again)
+        self.tabs.currentChanged.connect(self._entered_tab)
         self.runner.finished.connect(lambda report: self.show_message(f"Indexing done in {report.seconds:.0f} s"))
         self.runner.failed.connect(self.show_message)
         self.runner.lifted.connect(lambda paths: self.show_message(f"Indexing again what you had forgotten: "
@@ -177,7 +185,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
-        for number, name in enumerate(("&Library", "&Recommend", "&Privacy")):
+        for number, name in enumerate(("&Library", "&Recommend", "Your &taste", "&Privacy")):
             action(view_menu, name, lambda _=False, n=number: self.tabs.setCurrentIndex(n), f"Ctrl+{number + 1}")
         library_menu = self.menuBar().addMenu("&Library")
         self._profile_actions += [
@@ -187,6 +195,14 @@ class MainWindow(QMainWindow):
         ]
         help_menu = self.menuBar().addMenu("&Help")
         action(help_menu, "&About VisualLens", lambda: show_about(self, self.session))
+
+    def _entered_tab(self, _: int) -> None:
+        """Your taste opens on the category the Recommend tab shows."""
+        if self.tabs.currentWidget() is self.taste and self.taste.catalog is not None:
+            shown = self.recommend.category.currentText()
+            if shown and (shown != self.taste.category.currentText() or self.taste.taste is None):
+                self.taste.category.setCurrentText(shown)
+                self.taste.show_taste()
 
     def _toggle_pause(self) -> None:
         if self.runner.running:

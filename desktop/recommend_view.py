@@ -47,6 +47,7 @@ class RecommendView(QWidget):
 
     ranked = Signal(object)  # Recommendation
     status = Signal(str)
+    catalog_opened = Signal(object)  # Catalog
 
     def __init__(self, session: Session):
         super().__init__()
@@ -167,6 +168,7 @@ class RecommendView(QWidget):
         self.category.addItems(catalog.categories())
         if current in catalog.categories():
             self.category.setCurrentText(current)
+        self.catalog_opened.emit(catalog)
         return True
 
     def choose_emoji_package(self) -> None:
@@ -192,6 +194,14 @@ class RecommendView(QWidget):
         self.go.setEnabled(False)
         self.status.emit(f"Ranking {category} for you…")
         run_task(self._ranking(category, query), done=self._on_ranked, failed=self._failed)
+
+    def rank_again(self) -> None:
+        """Rank the shown ranking's category again (after the user corrected their taste), if one is shown."""
+        rec = self.recommendation
+        if rec is not None and self.catalog is not None and self.go.isEnabled():
+            self.go.setEnabled(False)
+            self._enable_verdicts()
+            run_task(self._ranking(rec.category, rec.query), done=self._on_ranked, failed=self._failed)
 
     def judge(self, liked: bool | None) -> None:
         """Record the user's judgement of the selected item (None: withdraw it), then rank the category again."""

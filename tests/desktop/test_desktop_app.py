@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, QTimer
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 
 from engine.api import initialise
 from engine.home import Home
@@ -155,6 +155,55 @@ def test_feedback_moves_the_item_says_why_and_undo_restores_the_ranking(qtbot, r
     assert [(r.item.id, round(r.score, 5)) for r in undone.args[0].ranked] == before
     assert not view.undo_button.isEnabled() and "You liked" not in view.why.text()
     assert ready.session.lens.judgements() == []
+
+
+def _scores(rec):
+    return [(r.item.id, round(r.score, 5)) for r in rec.ranked]
+
+
+def test_your_taste_shows_the_words_and_its_corrections_change_the_ranking(qtbot, ready, catalog):
+    view, taste = ready.recommend, ready.taste
+    ready.tabs.setCurrentWidget(view)
+    assert view.open_catalog(catalog)
+    with qtbot.waitSignal(view.ranked, timeout=60_000) as ranked:
+        view.recommend()
+    before = _scores(ranked.args[0])
+    with qtbot.waitSignal(taste.shown, timeout=60_000) as shown:
+        ready.tabs.setCurrentWidget(taste)  # opens on the category Recommend shows
+    found = shown.args[0]
+    assert found.category == "outing" and taste.words.rowCount() == len(found.words) > 0
+    assert taste.photos.count() == len(found.grid_paths)  # no word chosen: every photo that informs the category
+    taste.words.selectRow(0)
+    word = found.words[0]
+    assert taste.photos.count() == len(word.photos) and f"“{word.word}”" in taste.photos_title.text()
+    assert taste.not_me.isEnabled() and not taste.undo_word.isEnabled()
+    screenshot(ready, "taste")
+
+    with qtbot.waitSignals([view.ranked, taste.shown], timeout=60_000):
+        taste.not_me.click()
+    rec = view.recommendation
+    assert word.word not in rec.profile_aspects and _scores(rec) != before  # the next ranking changed
+    row = [w.word for w in taste.taste.words].index(word.word)
+    assert taste.words.item(row, 3).text() == "not me" and taste.undo_word.isEnabled()
+    screenshot(ready, "taste-not-me")
+    with qtbot.waitSignals([view.ranked, taste.shown], timeout=60_000):
+        taste.undo_word.click()
+    assert _scores(view.recommendation) == before  # undo restores it
+
+    taste.words.clearSelection()
+    taste.photos.setCurrentRow(0)
+    photo = taste.photos.item(0).data(Qt.ItemDataRole.UserRole)
+    with qtbot.waitSignals([view.ranked, taste.shown], timeout=60_000):
+        taste.keep_out_all.click()
+    assert photo not in view.recommendation.grid_paths and taste.taste.excluded == [photo]
+    kept_out = [taste.photos.item(i) for i in range(taste.photos.count())][-1]
+    assert kept_out.data(Qt.ItemDataRole.UserRole) == photo and "kept out" in kept_out.text()
+    taste.photos.setCurrentItem(kept_out)
+    assert taste.let_in.isEnabled() and not taste.keep_out.isEnabled()
+    with qtbot.waitSignals([view.ranked, taste.shown], timeout=60_000):
+        taste.let_in.click()
+    assert _scores(view.recommendation) == before and taste.taste.excluded == []
+    assert ready.session.lens.corrections() == []
 
 
 def test_forget_a_folder_a_subfolder_and_photos_for_good(qtbot, ready, pictures, home):
