@@ -9,18 +9,15 @@ from PIL import Image
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -31,6 +28,7 @@ from desktop.ranking_export import save_ranking
 from desktop.session import Session
 from desktop.tasks import run_task
 from desktop.thumbnails import pil_to_qimage, thumbnail_image
+from desktop.widgets import button, button_row, read_only_table
 from engine.catalog.emoji import import_emoji_catalog
 from engine.catalog.items import Catalog
 from engine.catalog.loaders import load_catalog
@@ -93,16 +91,8 @@ class RecommendView(QWidget):
         form.addRow("Catalog", source)
         form.addRow("Category", ask)
 
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table = read_only_table(COLUMNS, stretch=1)
         self.table.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._show_evidence)
 
         self.grid_view = ScaledImageLabel("Your photos that inform the ranking appear here.")
@@ -112,22 +102,15 @@ class RecommendView(QWidget):
         self.why.setTextFormat(Qt.TextFormat.RichText)
         self.why.setMinimumHeight(self.why.fontMetrics().lineSpacing() * 6)
         self.why.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.like_button = QPushButton("Like")
-        self.like_button.setToolTip("Rank this item and things like it higher from now on (Ctrl+L)")
-        self.like_button.clicked.connect(lambda: self.judge(True))
-        self.dislike_button = QPushButton("Not for me")
-        self.dislike_button.setToolTip("Rank this item and things like it lower from now on (Ctrl+D)")
-        self.dislike_button.clicked.connect(lambda: self.judge(False))
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Withdraw your judgement of this item")
-        self.undo_button.clicked.connect(lambda: self.judge(None))
+        self.like_button = button("Like", "Rank this item and things like it higher from now on (Ctrl+L)",
+                                  lambda: self.judge(True))
+        self.dislike_button = button("Not for me", "Rank this item and things like it lower from now on (Ctrl+D)",
+                                     lambda: self.judge(False))
+        self.undo_button = button("Undo", "Withdraw your judgement of this item", lambda: self.judge(None))
         QShortcut(QKeySequence("Ctrl+L"), self, activated=lambda: self.judge(True))
         QShortcut(QKeySequence("Ctrl+D"), self, activated=lambda: self.judge(False))
-        verdicts = QHBoxLayout()
-        verdicts.addWidget(QLabel("Your feedback on this item:"))
-        for button in (self.like_button, self.dislike_button, self.undo_button):
-            verdicts.addWidget(button)
-        verdicts.addStretch(1)
+        verdicts = button_row(self.like_button, self.dislike_button, self.undo_button,
+                              label="Your feedback on this item:")
         self._enable_verdicts()
         evidence = QWidget()
         evidence_layout = QVBoxLayout(evidence)

@@ -11,15 +11,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
+    QLayout,
     QListView,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
     QPushButton,
     QSplitter,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
 from desktop.session import Session
 from desktop.tasks import run_task
 from desktop.thumbnails import thumbnail_image
+from desktop.widgets import button, button_row, read_only_table
 from engine.catalog.items import Catalog
 from engine.recommend.taste import Taste, TasteWord
 
@@ -65,34 +65,13 @@ class TasteView(QWidget):
         top.addWidget(self.refresh)
         top.addWidget(self.summary, 1)
 
-        self.words = QTableWidget(0, len(WORD_COLUMNS))
-        self.words.setHorizontalHeaderLabels(WORD_COLUMNS)
-        self.words.verticalHeader().setVisible(False)
-        self.words.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.words.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.words.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        header = self.words.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.words = read_only_table(WORD_COLUMNS, stretch=0)
         self.words.itemSelectionChanged.connect(self._show_photos)
-        self.not_me = QPushButton("Not me")
-        self.not_me.setToolTip("This word is not you: recommendations ignore it")
-        self.not_me.clicked.connect(lambda: self._correct_word(False))
-        self.more_of = QPushButton("More of this")
-        self.more_of.setToolTip("Rank the items like this word higher")
-        self.more_of.clicked.connect(lambda: self._correct_word(True))
-        self.undo_word = QPushButton("Undo")
-        self.undo_word.setToolTip("Withdraw your correction of this word")
-        self.undo_word.clicked.connect(lambda: self._correct_word(None))
-        word_buttons = QHBoxLayout()
-        for button in (self.not_me, self.more_of, self.undo_word):
-            word_buttons.addWidget(button)
-        word_buttons.addStretch(1)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.words, 1)
-        left_layout.addLayout(word_buttons)
+        self.not_me = button("Not me", "This word is not you: recommendations ignore it",
+                             lambda: self._correct_word(False))
+        self.more_of = button("More of this", "Rank the items like this word higher", lambda: self._correct_word(True))
+        self.undo_word = button("Undo", "Withdraw your correction of this word", lambda: self._correct_word(None))
+        left = _column(self.words, button_row(self.not_me, self.more_of, self.undo_word))
 
         self.photos_title = QLabel()
         self.photos = QListWidget()
@@ -103,23 +82,12 @@ class TasteView(QWidget):
         self.photos.setSpacing(4)
         self.photos.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.photos.itemSelectionChanged.connect(self._enable)
-        self.keep_out = QPushButton("Keep out of this category")
-        self.keep_out.clicked.connect(lambda: self._exclude(everywhere=False))
-        self.keep_out_all = QPushButton("Keep out of all recommendations")
-        self.keep_out_all.clicked.connect(lambda: self._exclude(everywhere=True))
-        self.let_in = QPushButton("Let back in")
-        self.let_in.setToolTip("Undo keeping this photo out")
-        self.let_in.clicked.connect(self._include)
-        photo_buttons = QHBoxLayout()
-        for button in (self.keep_out, self.keep_out_all, self.let_in):
-            photo_buttons.addWidget(button)
-        photo_buttons.addStretch(1)
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.photos_title)
-        right_layout.addWidget(self.photos, 1)
-        right_layout.addLayout(photo_buttons)
+        self.keep_out = button("Keep out of this category", "Leave this photo out of this category's rankings",
+                               lambda: self._exclude(everywhere=False))
+        self.keep_out_all = button("Keep out of all recommendations", "Leave this photo out of every ranking",
+                                   lambda: self._exclude(everywhere=True))
+        self.let_in = button("Let back in", "Undo keeping this photo out", self._include)
+        right = _column(self.photos_title, self.photos, button_row(self.keep_out, self.keep_out_all, self.let_in))
 
         splitter = QSplitter()
         splitter.addWidget(left)
@@ -280,6 +248,19 @@ class TasteView(QWidget):
         self.photos.clear()
         self.photos_title.clear()
         self._enable()
+
+
+def _column(*parts: QWidget | QLayout) -> QWidget:
+    """The parts stacked in a widget without margins; the one list or table among them takes the spare height."""
+    column = QWidget()
+    layout = QVBoxLayout(column)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for part in parts:
+        if isinstance(part, QLayout):
+            layout.addLayout(part)
+        else:
+            layout.addWidget(part, 1 if isinstance(part, QAbstractItemView) else 0)
+    return column
 
 
 def _bar(weight: float) -> str:

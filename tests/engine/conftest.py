@@ -1,4 +1,4 @@
-"""Fixtures of the API tests (`test_serve.py`, `test_serve_dos.py`)."""
+"""Fixtures of the engine tests: an unlocked profile for the API tests, an indexed data dir, a ranking's order."""
 
 import pytest
 
@@ -24,3 +24,18 @@ def lens(tmp_path_factory, lite_bundle, photo_dir):
         with unlock(Home.default()) as lens:
             assert lens.index([photo_dir]).added == 4
             yield lens
+
+
+@pytest.fixture()
+def indexed(home, photo_dir):
+    """The `home` data dir with a profile that indexed the sample photos (locked again: tests unlock it)."""
+    initialise(Home.default(), PASS, use_keyring=False)
+    with unlock(Home.default()) as lens:
+        assert lens.index([photo_dir]).added == 4
+    return home
+
+
+def ranking(lens, catalog):
+    """([(item id, score to 5 decimals)] best first, the Recommendation) of the catalog's "outing" category."""
+    rec = lens.recommend("outing", catalog)
+    return [(r.item.id, round(r.score, 5)) for r in rec.ranked], rec

@@ -6,14 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from engine.api import initialise, unlock
+from engine.api import unlock
 from engine.catalog.items import CatalogError, CatalogItem
 from engine.home import Home
 from engine.recommend.feedback import FeedbackSettings, feedback_shift
 from engine.recommend.retrieval import unit
+from tests.engine.conftest import ranking
 from tests.engine.fault_tools import run_cli_in_process
-
-PASS = "correct horse battery staple"
 
 
 def test_a_judgement_moves_its_item_and_its_likes_but_not_the_unlike():
@@ -41,47 +40,34 @@ def test_judgements_vote_by_likeness_and_none_leave_the_scores_alone():
     assert not none.shift.any() and list(none.source) == [-1, -1]
 
 
-@pytest.fixture()
-def indexed(home, photo_dir):
-    initialise(Home.default(), PASS, use_keyring=False)
+def test_like_lifts_an_item_says_why_and_undo_restores_theranking(indexed, catalog):
     with unlock(Home.default()) as lens:
-        assert lens.index([photo_dir]).added == 4
-    return home
-
-
-def _ranking(lens, catalog):
-    rec = lens.recommend("outing", catalog)
-    return [(r.item.id, round(r.score, 5)) for r in rec.ranked], rec
-
-
-def test_like_lifts_an_item_says_why_and_undo_restores_the_ranking(indexed, catalog):
-    with unlock(Home.default()) as lens:
-        before, _ = _ranking(lens, catalog)
+        before, _ = ranking(lens, catalog)
         last = before[-1][0]
         item = lens.judge("Outing", catalog, last, liked=True)  # categories match case-insensitively
         assert item.id == last
-        after, rec = _ranking(lens, catalog)
+        after, rec = ranking(lens, catalog)
         moved = next(r for r in rec.ranked if r.item.id == last)
         assert moved.rank < len(before)
         assert moved.evidence.feedback is not None and moved.evidence.feedback.item.id == last
         assert rec.as_dict()["ranking"][moved.rank - 1]["evidence"]["feedback"] == {
             "item": last, "name": item.name, "liked": True}
     with unlock(Home.default()) as lens:  # kept in the profile: a new session ranks with it too
-        assert _ranking(lens, catalog)[0] == after
+        assert ranking(lens, catalog)[0] == after
         assert [(j.item.id, j.liked) for j in lens.judgements("outing")] == [(last, True)]
         assert lens.unjudge("outing", last) and not lens.unjudge("outing", last)
-        restored, rec = _ranking(lens, catalog)
+        restored, rec = ranking(lens, catalog)
         assert restored == before and all(r.evidence.feedback is None for r in rec.ranked)
 
 
 def test_not_for_me_sinks_the_top_item_and_the_latest_judgement_stands(indexed, catalog):
     with unlock(Home.default()) as lens:
-        before, _ = _ranking(lens, catalog)
+        before, _ = ranking(lens, catalog)
         top = before[0][0]
         lens.judge("outing", catalog, top, liked=True)
         lens.judge("outing", catalog, top, liked=False)  # changed their mind: replaces the like
         assert [(j.item.id, j.liked) for j in lens.judgements()] == [(top, False)]
-        after, rec = _ranking(lens, catalog)
+        after, rec = ranking(lens, catalog)
         assert after[0][0] != top
         sunk = next(r for r in rec.ranked if r.item.id == top)
         assert sunk.evidence.feedback is not None and not sunk.evidence.feedback.liked

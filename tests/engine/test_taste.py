@@ -6,12 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from engine.api import initialise, unlock
+from engine.api import unlock
 from engine.home import Home
 from engine.recommend.retrieval import nearest, top_w, unit
+from tests.engine.conftest import ranking
 from tests.engine.fault_tools import run_cli_in_process
-
-PASS = "correct horse battery staple"
 
 
 def test_excluded_rows_are_left_out_of_both_scans_as_if_they_were_not_there():
@@ -30,19 +29,6 @@ def test_excluded_rows_are_left_out_of_both_scans_as_if_they_were_not_there():
     assert len(top_w(library[:3], queries[0], 10, excluded=np.array([0, 1, 2]))[0]) == 0
 
 
-@pytest.fixture()
-def indexed(home, photo_dir):
-    initialise(Home.default(), PASS, use_keyring=False)
-    with unlock(Home.default()) as lens:
-        assert lens.index([photo_dir]).added == 4
-    return home
-
-
-def _ranking(lens, catalog):
-    rec = lens.recommend("outing", catalog)
-    return [(r.item.id, round(r.score, 5)) for r in rec.ranked], rec
-
-
 def test_taste_weighs_the_words_of_the_photos_that_inform_the_category(indexed, catalog):
     with unlock(Home.default()) as lens:
         taste = lens.taste("outing", catalog)
@@ -57,35 +43,35 @@ def test_taste_weighs_the_words_of_the_photos_that_inform_the_category(indexed, 
 
 def test_not_me_takes_a_word_out_of_every_ranking_and_undo_restores_it(indexed, catalog):
     with unlock(Home.default()) as lens:
-        before, rec = _ranking(lens, catalog)
+        before, rec = ranking(lens, catalog)
         word = lens.taste("outing", catalog).words[0].word
         lens.correct_word("outing", word, pinned=False)
-        after, rec = _ranking(lens, catalog)
+        after, rec = ranking(lens, catalog)
         assert word not in rec.profile_aspects and all(word not in r.evidence.aspect_words for r in rec.ranked)
         assert after != before  # the ranker read the photos without it
         assert next(t for t in lens.taste("outing", catalog).words if t.word == word).removed
         assert lens.uncorrect_word("outing", word) and not lens.uncorrect_word("outing", word)
-        assert _ranking(lens, catalog)[0] == before
+        assert ranking(lens, catalog)[0] == before
 
 
 def test_more_of_this_lifts_the_items_like_the_word_and_shows_it_first(indexed, catalog):
     with unlock(Home.default()) as lens:
-        before, _ = _ranking(lens, catalog)
+        before, _ = ranking(lens, catalog)
         lens.correct_word("", "rocket", pinned=True)  # for every category
-        after, rec = _ranking(lens, catalog)
+        after, rec = ranking(lens, catalog)
         assert rec.profile_aspects[0] == "rocket"
         assert after[0][0] == "c3"  # rocket launch viewing
         assert next(t for t in lens.taste("outing", catalog).words if t.word == "rocket").pinned
         assert lens.uncorrect_word("", "rocket")
-        assert _ranking(lens, catalog)[0] == before
+        assert ranking(lens, catalog)[0] == before
 
 
 def test_an_excluded_photo_leaves_the_grid_and_the_evidence_until_included(indexed, catalog):
     with unlock(Home.default()) as lens:
-        before, rec = _ranking(lens, catalog)
+        before, rec = ranking(lens, catalog)
         photo = rec.grid_paths[0]
         assert lens.exclude_photo(photo, "Outing") == photo
-        _, rec = _ranking(lens, catalog)
+        _, rec = ranking(lens, catalog)
         assert photo not in rec.grid_paths and len(rec.grid_paths) == 3
         taste = lens.taste("outing", catalog)
         assert taste.excluded == [photo] and photo not in taste.grid_paths
@@ -94,7 +80,7 @@ def test_an_excluded_photo_leaves_the_grid_and_the_evidence_until_included(index
             lens.exclude_photo(photo + ".missing")
         assert not lens.include_photo(photo)  # excluded from "outing", not from every category
         assert lens.include_photo(photo, "outing")
-        assert _ranking(lens, catalog)[0] == before
+        assert ranking(lens, catalog)[0] == before
 
 
 def test_forgetting_a_photo_forgets_its_corrections_and_wipe_forgets_them_all(indexed, catalog):
