@@ -208,7 +208,8 @@ class Recommender:
         if steering.pinned_words:  # "more of this": the pinned words steer like free text, more gently
             pinned = sorted(steering.pinned_words)
             scored = _with_free_text(scored, cand_vectors, unit(self._word_vectors(pinned, store).mean(axis=0)), PIN_WEIGHT)
-            profile_aspects = tuple(dict.fromkeys([*pinned, *profile_aspects]))[:PROFILE_WORDS]
+            showable = {word for word, ok in zip(ctx.aspect_words, shown) if ok}  # never a word of one or two photos
+            profile_aspects = tuple(dict.fromkeys([*(w for w in pinned if w in showable), *profile_aspects]))[:PROFILE_WORDS]
         scores, moved_by = self._judged(scored.scores, cand_vectors, steering.judgements)
         order = np.argsort(-scores, kind="stable")
         ranked = [
