@@ -93,7 +93,7 @@ def _photo_features(
     cache = _ProfileCache(cache_dir / hashlib.sha256(bundle.identity.encode()).hexdigest()[:16])
     with ThreadPoolExecutor(max_workers=2) as pool:
         digests = list(pool.map(content_hash, paths))
-        todo = [(p, h) for p, h in zip(paths, digests) if h not in cache.rows]
+        todo = list({h: (p, h) for p, h in zip(paths, digests) if h not in cache.rows}.values())  # one per content
         describer = load_describer(bundle)
         spec = image_encoder.spec
         for start in range(0, len(todo), BATCH):
@@ -123,13 +123,14 @@ class _ProfileCache:
     def __init__(self, folder: Path):
         self.folder = folder
         meta_path, vectors_path, visual_path = folder / "profiles.json", folder / "vectors.npy", folder / "visual.npy"
+        self.vectors, self.visual, self.captions, self.aspects, self.rows = None, None, [], [], {}
         if meta_path.is_file() and vectors_path.is_file() and visual_path.is_file():
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            self.vectors, self.visual = np.load(vectors_path), np.load(visual_path)
-            self.captions, self.aspects = meta["captions"], [tuple(a) for a in meta["aspects"]]
-            self.rows = {h: i for i, h in enumerate(meta["hashes"])}
-        else:
-            self.vectors, self.visual, self.captions, self.aspects, self.rows = None, None, [], [], {}
+            vectors, visual = np.load(vectors_path), np.load(visual_path)
+            if len(vectors) == len(visual) == len(meta["hashes"]) == len(meta["captions"]):  # else: made again
+                self.vectors, self.visual = vectors, visual
+                self.captions, self.aspects = meta["captions"], [tuple(a) for a in meta["aspects"]]
+                self.rows = {h: i for i, h in enumerate(meta["hashes"])}
 
     def add(self, hashes: list[str], vectors: np.ndarray, visual: np.ndarray, descriptions: list) -> None:
         for digest, description in zip(hashes, descriptions):
@@ -140,9 +141,12 @@ class _ProfileCache:
         self.visual = visual if self.visual is None else np.concatenate([self.visual, visual])
 
     def save(self) -> None:
+        """Write the cache, one row per content hash, in the same order in every file."""
         self.folder.mkdir(parents=True, exist_ok=True)
         hashes = sorted(self.rows, key=self.rows.get)
-        meta = {"hashes": hashes, "captions": self.captions, "aspects": [list(a) for a in self.aspects]}
+        kept = [self.rows[h] for h in hashes]
+        meta = {"hashes": hashes, "captions": [self.captions[i] for i in kept],
+                "aspects": [list(self.aspects[i]) for i in kept]}
         for name, array in (("vectors", self.vectors), ("visual", self.visual)):
-            np.save(self.folder / f"{name}.npy", array if array is not None else np.zeros((0, 0), np.float32))
+            np.save(self.folder / f"{name}.npy", array[kept] if array is not None else np.zeros((0, 0), np.float32))
         (self.folder / "profiles.json").write_text(json.dumps(meta), encoding="utf-8")
