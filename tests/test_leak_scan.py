@@ -1,7 +1,7 @@
-"""Leak scan: after a full CLI session (init, index, search, recommend, feedback, status) and a desktop session
-(unlock, index, thumbnails, search, recommend, a like), no file under the data dir, the temp dir, the config dir or
-the user's home/XDG dirs holds a caption, an aspect word, a photo's path or name, raw vector bytes or a judged item;
-not even the encrypted store, whose pages are all ciphertext."""
+"""Leak scan: after a full CLI session (init, index, search, recommend, feedback, a correction, taste, status) and
+a desktop session (unlock, index, thumbnails, search, recommend, a like, your taste), no file under the data dir,
+the temp dir, the config dir or the user's home/XDG dirs holds a caption, an aspect word, a photo's path or name,
+raw vector bytes, a judged item or a pinned word; not even the encrypted store, whose pages are all ciphertext."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before pytest-qt create
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 LIBRARY_NAME = "VerySecretHolidayFolder"
+PINNED = "grandmas-marmalade"  # a word the user pins: their taste, kept only in the encrypted store
 TELEMETRY_HINT = "onnxruntime>=1.29 on Linux queues 1DS telemetry unless ORT_DISABLE_TELEMETRY=1 is set before import"
 
 
@@ -102,6 +103,7 @@ def test_no_photo_data_is_readable_in_any_file_the_app_wrote(home, photo_dir, ca
     for args in (("init", "--no-keyring"), ("index", str(library)), ("search", "a cat", "--json"),
                  ("recommend", "--category", "outing", "--catalog", str(catalog), "--query", "a cat", "--json"),
                  ("feedback", "c3", "--category", "outing", "--catalog", str(catalog), "--not-for-me"),
+                 ("correct", "-c", "outing", "--more-of", PINNED), ("taste", "outing", "--catalog", str(catalog)),
                  ("status", "--json")):
         done = run_cli(*args)
         assert done.returncode == 0, (args, done.stderr)
@@ -128,10 +130,13 @@ def test_no_photo_data_is_readable_in_any_file_the_app_wrote(home, photo_dir, ca
     liked = view.recommendation.ranked[1].item.name
     with qtbot.waitSignal(view.ranked, timeout=60_000):
         view.like_button.click()
+    with qtbot.waitSignal(window.taste.shown, timeout=60_000):  # Your taste: thumbnails of the photos, in memory
+        window.tabs.setCurrentWidget(window.taste)
     secrets, photos = photo_secrets(Home.default())
     for name in ("rocket launch viewing", liked):  # the items judged
         for encoding in ("utf-8", "utf-16-le"):
             secrets[name.encode(encoding)] = "judged item"
+    secrets.update({PINNED.encode(encoding): "pinned word" for encoding in ("utf-8", "utf-16-le")})
     while_open = scanned_files([home])  # the app still holds the store: its WAL and shared memory are there too
     assert {"profile.db-wal", "profile.db-shm"} <= {p.name for p in while_open}
     assert leaks(while_open, secrets) == {}
