@@ -24,11 +24,12 @@ def test_a_judgement_moves_its_item_and_its_likes_but_not_the_unlike():
     liked = feedback_shift(candidates, judged, np.array([True]))
     disliked = feedback_shift(candidates, judged, np.array([False]))
     settings = FeedbackSettings()
-    own = settings.strength + settings.own_strength  # the item judged: the broad vote and its own step
-    assert liked.shift[0] == pytest.approx(own, rel=1e-3) and liked.shift[1] > 0.9 * own  # its twin: nearly as much
-    assert abs(liked.shift[2]) < 1e-3  # unlike the judged item: untouched
-    np.testing.assert_allclose(disliked.shift, -liked.shift, atol=1e-6)
-    assert list(liked.source) == [0, 0, -1]
+    up = settings.like_strength + settings.own_strength  # the item judged: the broad vote and its own step
+    down = settings.dislike_strength + settings.own_strength
+    assert liked.shift[0] == pytest.approx(up, rel=1e-3) and liked.shift[1] > 0.9 * up  # its twin: nearly as much
+    assert disliked.shift[0] == pytest.approx(-down, rel=1e-3) and disliked.shift[1] < -0.9 * down
+    assert abs(liked.shift[2]) < 1e-3 and abs(disliked.shift[2]) < 1e-3  # unlike the judged item: untouched
+    assert list(liked.source) == list(disliked.source) == [0, 0, -1]
 
 
 def test_judgements_vote_by_likeness_and_none_leave_the_scores_alone():
