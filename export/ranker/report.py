@@ -87,7 +87,7 @@ def curve_plot(curves: dict[str, dict[int, Metric]], xlabel: str, path: Path) ->
 def feedback_plot(right: dict[int, Metric], wrong: dict[int, Metric], floor: Metric, ylabel: str, path: Path) -> None:
     """A metric against the number of judgements per category, right and wrong, with the zero-shot scorer's level
     (no feedback) as the floor wrong feedback must stay above; shaded 95% intervals."""
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(7, 4.8))
     for name, points in (("right judgements (the user's true taste)", right), ("wrong judgements (against it)", wrong)):
         xs = sorted(points)
         ax.plot(xs, [100 * points[x].mean for x in xs], marker="o", label=name)
@@ -98,7 +98,7 @@ def feedback_plot(right: dict[int, Metric], wrong: dict[int, Metric], floor: Met
     ax.set_xlabel("judgements per category (like / not for me)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small", frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
