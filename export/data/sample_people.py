@@ -1,0 +1,152 @@
+"""Two sample people for the demo, each a folder of everyday-looking photos with a clear taste of their own, and one
+catalog to ask both the same questions, so a newcomer sees their photos change their ranking.
+
+Mei photographs noodles, sushi and tea; Ben cakes, bread and coffee. Their taste photos are composed from emoji
+pictures (Google, Twitter and Fluent 3D styles) as a phone would catch them (`export.data.compose`); the rest of each
+library, well over half of it, is everyday noise: real photo stamps (animals, plants, towns, vehicles, sports) and
+landscape wallpapers, and composed photos of random non-food things. The catalog's questions mix both tastes: the
+sample catalog's pictures of the same kinds of things, and others. Built once from registry packages and cached.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from export.data.benchmark.pool import copy_photo
+from export.data.compose import background_paths, compose, load_item
+from export.data.pairs import EmojiThing, emoji_things
+from export.data.registry import debian_package
+from export.data.samples import (
+    STAMPS_DIR,
+    STAMPS_PACKAGE,
+    WALLPAPERS,
+    WALLPAPERS_DIR,
+    WALLPAPERS_PACKAGE,
+    photo_stamps,
+    publish,
+)
+
+Progress = Callable[[int, int], None]
+
+STYLES = ("emoji-google", "emoji-twitter", "emoji-fluent-3d")  # each taste thing photographed once in each
+NOISE_STAMPS = ("animals", "plants", "town", "vehicles", "sports", "naturalforces")  # Tux Paint stamp folders
+NOISE_PHOTOS = 60  # real everyday photos per person
+NOISE_COMPOSED = 20  # composed photos of random things that are not food, per person
+CATALOG_SOURCE = "emoji-fluent-3d"  # the candidates' pictures: a style the people photograph only a third of
+PEOPLE_FILE = "people.json"
+
+
+@dataclass(frozen=True)
+class SamplePerson:
+    name: str
+    taste: str  # in a few words, as the demo prints it
+    things: tuple[str, ...]  # emoji short names of what they photograph
+
+
+PEOPLE = (
+    SamplePerson("Mei", "noodles, sushi and tea",
+                 ("ramen", "spaghetti", "sushi", "bento", "rice_ball", "dumpling", "oden", "tea", "teapot")),
+    SamplePerson("Ben", "cakes, bread and coffee",
+                 ("cake", "cupcake", "birthday", "doughnut", "pie", "bread", "croissant", "baguette_bread", "coffee")),
+)
+# The questions both are asked: catalog category -> its items (emoji short names). Each holds things of both tastes
+# that neither photographed, and things of neither.
+QUESTIONS = {
+    "lunch": ("curry", "rice", "fried_shrimp", "takeout_box", "sandwich", "bagel", "hamburger", "pizza", "taco",
+              "green_salad", "hotdog", "falafel"),
+    "a snack": ("fish_cake", "rice_cracker", "pretzel", "pancakes", "fries", "popcorn", "peanuts", "cheese_wedge",
+                "hot_pepper", "bacon"),
+    "dessert": ("shaved_ice", "bubble_tea", "dango", "cookie", "waffle", "custard", "chocolate_bar", "honey_pot",
+                "ice_cream", "icecream", "lollipop", "candy", "watermelon", "cherries"),
+}
+# Which candidates are of whose taste (the test and the demo read it): Asian dishes, sweets and tea for Mei, baked
+# goods for Ben; anything else (custard, chocolate, ice cream...) is neither's.
+OWN = {
+    "Mei": ("curry", "rice", "fried_shrimp", "takeout_box", "fish_cake", "rice_cracker", "shaved_ice", "bubble_tea",
+            "dango"),
+    "Ben": ("sandwich", "bagel", "pretzel", "pancakes", "cookie", "waffle"),
+}
+
+
+def build_sample_people(out_dir: Path, seed: int = 0, on_progress: Progress | None = None) -> Path:
+    """Build each sample person's photo folder and the demo catalog in `out_dir` (cached); return `people.json`."""
+    out_dir = Path(out_dir)
+    publish(out_dir, {"people": [p.name for p in PEOPLE], "seed": seed, "revision": 4},
+            lambda stage: _build(stage, seed, on_progress))
+    return out_dir / PEOPLE_FILE
+
+
+def load_people(out_dir: Path) -> dict:
+    """The built people.json: {"catalog": path, "questions": [...], "people": [{name, taste, photos, own}]}."""
+    return json.loads((Path(out_dir) / PEOPLE_FILE).read_text(encoding="utf-8"))
+
+
+def _build(stage: Path, seed: int, on_progress: Progress | None) -> None:
+    things = {t.key: t for t in emoji_things()}
+    backgrounds = background_paths()
+    everyday = _everyday_photos()
+    not_food = sorted(key for key, t in things.items() if t.group not in ("Food & Drink",) and CATALOG_SOURCE in t.pictures)
+    total = sum(len(p.things) * len(STYLES) + NOISE_PHOTOS + NOISE_COMPOSED for p in PEOPLE) + 1
+    done = 0
+    people = []
+    for person in PEOPLE:
+        rng = random.Random(f"visuallens-sample-people:{seed}:{person.name}")
+        folder = stage / person.name.lower()
+        folder.mkdir()
+        taste = []
+        for key in person.things:
+            for style in STYLES:
+                image = compose(load_item(things[key].pictures[style]), rng, backgrounds)
+                path = folder / f"IMG_{len(taste):04d}_{key}.jpg"
+                image.save(path, "JPEG", quality=92)
+                taste.append(path.name)
+                done = _tick(on_progress, done, total)
+        noise = []
+        for source in rng.sample(everyday, NOISE_PHOTOS):
+            noise.append(copy_photo(source, folder / f"PXL_{len(noise):04d}_{source.stem}").name)
+            done = _tick(on_progress, done, total)
+        for key in rng.sample(not_food, NOISE_COMPOSED):
+            path = folder / f"PXL_{len(noise):04d}_{key}.jpg"
+            compose(load_item(things[key].pictures[rng.choice(STYLES)]), rng, backgrounds).save(path, "JPEG", quality=92)
+            noise.append(path.name)
+            done = _tick(on_progress, done, total)
+        people.append({"name": person.name, "taste": person.taste, "folder": folder.name, "taste_photos": taste,
+                       "noise_photos": noise, "own": list(OWN[person.name])})
+    _write_catalog(stage, things)
+    (stage / PEOPLE_FILE).write_text(json.dumps({"catalog": "catalog.json", "questions": list(QUESTIONS),
+                                                 "people": people}, indent=2) + "\n", encoding="utf-8")
+    _tick(on_progress, done, total)
+
+
+def _write_catalog(stage: Path, things: dict[str, EmojiThing]) -> None:
+    """catalog.json: the demo's questions as categories, each item pictured in CATALOG_SOURCE's style."""
+    (stage / "items").mkdir()
+    items = []
+    for category, keys in QUESTIONS.items():
+        for key in keys:
+            thing = things[key]
+            picture = thing.pictures[CATALOG_SOURCE]
+            target = stage / "items" / f"{key}{picture.suffix.lower()}"
+            if not target.exists():
+                target.write_bytes(picture.read_bytes())
+            items.append({"id": key, "name": thing.name, "category": category, "description": thing.description,
+                          "image": f"items/{target.name}"})
+    (stage / "catalog.json").write_text(json.dumps({"items": items}, indent=2) + "\n", encoding="utf-8")
+
+
+def _everyday_photos() -> list[Path]:
+    """Real photo stamps of everyday subjects (no food) and landscape wallpapers."""
+    stamps = photo_stamps(debian_package(STAMPS_PACKAGE) / STAMPS_DIR)
+    chosen = [path for folder, paths in stamps.items() if folder.split("/")[0] in NOISE_STAMPS for path in paths]
+    base = debian_package(WALLPAPERS_PACKAGE) / WALLPAPERS_DIR
+    return chosen + [path for pattern in WALLPAPERS for path in sorted(base.glob(pattern))]
+
+
+def _tick(on_progress: Progress | None, done: int, total: int) -> int:
+    if on_progress:
+        on_progress(done + 1, total)
+    return done + 1
