@@ -1,4 +1,4 @@
-"""A real registry photo library (>=300 sample photos in every supported format) indexed, a recommendation with evidence."""
+"""A real registry photo library (>=300 sample photos, every supported format) indexed and recommended from."""
 
 import json
 import os
