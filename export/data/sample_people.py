@@ -20,16 +20,7 @@ from pathlib import Path
 from export.data.benchmark.pool import copy_photo
 from export.data.compose import background_paths, compose, load_item
 from export.data.pairs import EmojiThing, emoji_things
-from export.data.registry import debian_package
-from export.data.samples import (
-    STAMPS_DIR,
-    STAMPS_PACKAGE,
-    WALLPAPERS,
-    WALLPAPERS_DIR,
-    WALLPAPERS_PACKAGE,
-    photo_stamps,
-    publish,
-)
+from export.data.samples import everyday_photos, publish
 
 Progress = Callable[[int, int], None]
 
@@ -89,7 +80,7 @@ def load_people(out_dir: Path) -> dict:
 def _build(stage: Path, seed: int, on_progress: Progress | None) -> None:
     things = {t.key: t for t in emoji_things()}
     backgrounds = background_paths()
-    everyday = _everyday_photos()
+    everyday = everyday_photos(NOISE_STAMPS)
     not_food = sorted(key for key, t in things.items() if t.group != "Food & Drink" and set(STYLES) <= t.pictures.keys())
     total = sum(len(p.things) * len(STYLES) + NOISE_PHOTOS + NOISE_COMPOSED for p in PEOPLE) + 1
     done = 0
@@ -137,14 +128,6 @@ def _write_catalog(stage: Path, things: dict[str, EmojiThing]) -> None:
             items.append({"id": key, "name": thing.name, "category": category, "description": thing.description,
                           "image": f"items/{target.name}"})
     (stage / "catalog.json").write_text(json.dumps({"items": items}, indent=2) + "\n", encoding="utf-8")
-
-
-def _everyday_photos() -> list[Path]:
-    """Real photo stamps of everyday subjects (no food) and landscape wallpapers."""
-    stamps = photo_stamps(debian_package(STAMPS_PACKAGE) / STAMPS_DIR)
-    chosen = [path for folder, paths in stamps.items() if folder.split("/")[0] in NOISE_STAMPS for path in paths]
-    base = debian_package(WALLPAPERS_PACKAGE) / WALLPAPERS_DIR
-    return chosen + [path for pattern in WALLPAPERS for path in sorted(base.glob(pattern))]
 
 
 def _tick(on_progress: Progress | None, done: int, total: int) -> int:

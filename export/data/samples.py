@@ -148,6 +148,16 @@ def photo_stamps(stamps_dir: Path) -> dict[str, list[Path]]:
     return by_folder
 
 
+def everyday_photos(stamp_folders: tuple[str, ...] = ()) -> list[Path]:
+    """Real everyday photos: the photo-like stamps (of those top-level stamp folders only, if given), then the
+    landscape wallpapers, in a fixed order."""
+    stamps = photo_stamps(debian_package(STAMPS_PACKAGE) / STAMPS_DIR)
+    chosen = [path for folder, paths in stamps.items() if not stamp_folders or folder.split("/")[0] in stamp_folders
+              for path in paths]
+    base = debian_package(WALLPAPERS_PACKAGE) / WALLPAPERS_DIR
+    return chosen + [path for pattern in WALLPAPERS for path in sorted(base.glob(pattern))]
+
+
 def _round_robin(groups: dict[str, list[Path]], n: int, rng: random.Random) -> list[Path]:
     """Pick `n` paths spread evenly across the groups, in a seeded order."""
     queues = [rng.sample(paths, len(paths)) for paths in groups.values()]

@@ -51,7 +51,7 @@ def draw_judgements(
     pool = sorted(i.id for i in bench.items.values() if i.category == query.category and i.id not in taken)
     liked_kinds = set(user.liked)
     good = [i for i in pool if liked_kinds.intersection(bench.items[i].tags)]
-    other = [i for i in pool if i not in set(good)]
+    other = [i for i in pool if not liked_kinds.intersection(bench.items[i].tags)]
     rng = np.random.default_rng([seed, _stable(query.user_id), _stable(query.category), k])
     good, other = list(rng.permutation(good)), list(rng.permutation(other))
     picked: list[tuple[str, bool]] = []

@@ -44,16 +44,8 @@ from export.data.benchmark.items import CATEGORIES
 from export.data.benchmark.pool import copy_photo
 from export.data.compose import background_paths, compose, load_item
 from export.data.pairs import EMOJI_SETS, FLUENT_SOURCE, LICENCES, EmojiThing, emoji_things
-from export.data.registry import cache_root, debian_package
-from export.data.samples import (
-    STAMPS_DIR,
-    STAMPS_PACKAGE,
-    WALLPAPERS,
-    WALLPAPERS_DIR,
-    WALLPAPERS_PACKAGE,
-    photo_stamps,
-    publish,
-)
+from export.data.registry import cache_root
+from export.data.samples import everyday_photos, publish
 
 Progress = Callable[[int, int], None]
 MAX_CANDIDATE_DRAWS = 1000
@@ -193,13 +185,7 @@ def _world(config: ComposedConfig) -> _World:
         raise ComposedSimulationError(f"only {len(usable)} usable kinds; users like up to {config.liked_kinds[1]}")
     kinds = {key: tuple(k for k in t.kinds if k in usable) for key, t in things.items()}
     members = {kind: tuple(sorted(key for key in things if kind in kinds[key])) for kind in sorted(usable)}
-    return _World(things, category, kinds, members, _everyday_photos())
-
-
-def _everyday_photos() -> tuple[Path, ...]:
-    stamps = [path for paths in photo_stamps(debian_package(STAMPS_PACKAGE) / STAMPS_DIR).values() for path in paths]
-    base = debian_package(WALLPAPERS_PACKAGE) / WALLPAPERS_DIR
-    return tuple(stamps + [path for pattern in WALLPAPERS for path in sorted(base.glob(pattern))])
+    return _World(things, category, kinds, members, tuple(everyday_photos()))
 
 
 def _taste(rng: random.Random, world: _World, config: ComposedConfig) -> dict[str, float]:
