@@ -14,6 +14,7 @@ from engine import __version__
 from engine.exit_codes import EXIT_BUNDLE
 from engine.models.bundle import BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.samples import SamplesError, load_sample_people
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,9 +53,19 @@ def report_ready(window: MainWindow) -> int:
         code = EXIT_BUNDLE
     else:
         _say(f"VisualLens {__version__} ready: {bundle.path.name} {bundle.version} on {image.provider}", sys.stdout)
+        _say(_samples_line(), sys.stdout)
         code = 0
     window.close()
     return code
+
+
+def _samples_line() -> str:
+    """Which sample people "Try it with sample photos" offers, and from where (or why none)."""
+    try:
+        samples = load_sample_people()
+    except SamplesError as exc:
+        return f"sample photos: none ({exc})"
+    return f"sample photos: {', '.join(samples.names())} ({samples.root})"
 
 
 def _say(line: str, stream) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.folder_list import FolderList
 from desktop.model_choice import ModelChoice
 from desktop.passphrase_strength import passphrase_strength
+from desktop.widgets import button, button_row
 from engine.home import Home
 
 
@@ -32,7 +34,9 @@ class SetupChoices:
 
 
 class FoldersPage(QWizardPage):
-    def __init__(self):
+    samples_requested = Signal()
+
+    def __init__(self, offer_samples: bool):
         super().__init__()
         self.setTitle("Your photos")
         self.setSubTitle("Choose the folders VisualLens learns from. It reads them; it never changes or uploads them.")
@@ -40,6 +44,12 @@ class FoldersPage(QWizardPage):
         self.folders.changed.connect(self.completeChanged)
         layout = QVBoxLayout(self)
         layout.addWidget(self.folders)
+        self.samples_button = button("Try it with sample photos first",
+                                     "Open a sample profile of someone else's photos; your own setup waits until you "
+                                     "choose it", self.samples_requested.emit)
+        self.samples_button.setVisible(offer_samples)
+        layout.addLayout(button_row(self.samples_button,
+                                    label="Not ready to point it at your photos?" if offer_samples else ""))
 
     def isComplete(self) -> bool:
         return bool(self.folders.folders())
@@ -122,11 +132,14 @@ class ModelPage(QWizardPage):
 
 
 class FirstRunWizard(QWizard):
-    def __init__(self, home: Home, keyring_works: bool, parent=None):
+    """The setup of the user's own profile; `samples_requested` when they would rather try sample photos first."""
+
+    def __init__(self, home: Home, keyring_works: bool, offer_samples: bool = False, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Welcome to VisualLens")
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
-        self.folders_page = FoldersPage()
+        self.folders_page = FoldersPage(offer_samples)
+        self.samples_requested = self.folders_page.samples_requested
         self.protection_page = ProtectionPage(keyring_works)
         self.model_page = ModelPage(home)
         for page in (self.folders_page, self.protection_page, self.model_page):

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -50,6 +51,7 @@ class IndexRunner(QObject):
         self._cancel = threading.Event()
         self._queued: list[str | Path] | None = None
         self._queued_all = False
+        self._runs = 0  # numbers the runs: what a run abandoned by `stop` reports later is ignored
 
     @property
     def running(self) -> bool:
@@ -93,7 +95,9 @@ class IndexRunner(QObject):
 
             return lens.refresh(targets, progress=on_progress, should_stop=self._hold)
 
-        run_task(work, done=self._on_done, failed=self._on_failed, progress=self.progressed.emit)
+        self._runs += 1
+        run_task(work, done=partial(self._on_done, self._runs), failed=partial(self._on_failed, self._runs),
+                 progress=partial(self._on_progress, self._runs))
 
     def pause(self) -> None:
         self._resume.clear()
@@ -108,6 +112,12 @@ class IndexRunner(QObject):
         self._queued, self._queued_all = None, False
         self._cancel.set()
         self._resume.set()
+
+    def stop(self) -> None:
+        """Cancel the run in progress and forget it (its profile is closing): it reports nothing from now on."""
+        self.cancel()
+        self._runs += 1
+        self._running = False
 
     def _queue(self, folders: Sequence[str | Path] | None) -> None:
         if folders is None:
@@ -130,13 +140,21 @@ class IndexRunner(QObject):
                 break
         return self._cancel.is_set()
 
-    def _on_done(self, report: IndexReport) -> None:
+    def _on_progress(self, run: int, status: IndexStatus) -> None:
+        if run == self._runs:
+            self.progressed.emit(status)
+
+    def _on_done(self, run: int, report: IndexReport) -> None:
+        if run != self._runs:
+            return
         self._running = False
         self.finished.emit(report)
         self.session.library_changed.emit()
         self._start_queued()
 
-    def _on_failed(self, exc: BaseException) -> None:
+    def _on_failed(self, run: int, exc: BaseException) -> None:
+        if run != self._runs:
+            return
         self._running = False
         self.failed.emit(str(exc))
         self.session.library_changed.emit()

@@ -164,7 +164,7 @@ class LibraryView(QWidget):
         self.model.modelReset.connect(lambda: self._drop_hidden.start())
         session.unlocked.connect(self._on_unlocked)
         session.library_changed.connect(self._on_library_changed)
-        session.wiped.connect(self._on_wiped)
+        session.closed.connect(self._on_closed)
         runner.progressed.connect(self._on_progress)
         runner.finished.connect(self._on_run_ended)
         runner.failed.connect(self._on_run_ended)
@@ -296,7 +296,7 @@ class LibraryView(QWidget):
         else:
             self._library, self._reads = paths, self._reads + 1
 
-    def _on_wiped(self) -> None:
+    def _on_closed(self) -> None:
         self._library = None
         self._reads += 1
         self.model.set_photos([])

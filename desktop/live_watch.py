@@ -25,7 +25,7 @@ class LiveWatch(QObject):
         self.changed.connect(self._index)
         session.unlocked.connect(self.follow)
         session.library_changed.connect(self.follow)
-        session.wiped.connect(self.stop)
+        session.closed.connect(self.stop)
 
     @property
     def folders(self) -> tuple[Path, ...]:

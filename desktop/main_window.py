@@ -1,5 +1,5 @@
-"""The main window: Library, Recommend, Your taste and Privacy tabs, menus with shortcuts, a status bar; startup and
-setup."""
+"""The main window: Library, Recommend, Your taste and Privacy tabs, menus with shortcuts, a status bar; startup,
+setup, and the sample profiles a newcomer can try first."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.about import show_about
 from desktop.first_run import FirstRunWizard, SetupChoices
@@ -17,6 +17,7 @@ from desktop.library_view import LibraryView
 from desktop.live_watch import LiveWatch
 from desktop.privacy_view import PrivacyView
 from desktop.recommend_view import RecommendView
+from desktop.sample_banner import SampleBanner
 from desktop.session import Session
 from desktop.settings_dialog import SettingsDialog
 from desktop.tasks import run_task, wait_for_tasks
@@ -24,9 +25,21 @@ from desktop.taste_view import TasteView
 from desktop.thumbnails import ThumbnailCache
 from desktop.unlock_dialog import UnlockDialog
 from engine.api import VisualLens, initialise, unlock
-from engine.home import Settings
+from engine.home import Home, Settings
 from engine.profile.keys import PassphraseRequiredError, WrongPassphraseError, keyring_available
+from engine.samples import (
+    SamplePeople,
+    SamplePerson,
+    SamplesError,
+    load_sample_people,
+    open_sample_profile,
+    remove_sample_profiles,
+    sample_home,
+    sample_profiles_dir,
+    samples_available,
+)
 
+SAMPLES_CHOSEN = 2  # the wizard's result when the user would rather try the sample photos first
 PROVIDER_NAMES = {"CPUExecutionProvider": "runs on the CPU", "CUDAExecutionProvider": "runs on the GPU (CUDA)"}
 
 
@@ -34,6 +47,9 @@ class MainWindow(QMainWindow):
     def __init__(self, session: Session):
         super().__init__()
         self.session = session
+        self.own_home = session.home  # the user's own profile; a sample profile is opened beside it, never in it
+        self.samples: SamplePeople | None = None  # while a sample profile is open
+        self._rank_when_indexed = False  # a sample profile just opened: rank its first question once indexed
         self.setWindowTitle("VisualLens")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(QSize(900, 600))
@@ -51,7 +67,17 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.recommend, standard_icon("SP_DialogYesButton"), "Recommend")
         self.tabs.addTab(self.taste, standard_icon("SP_FileDialogInfoView"), "Your taste")
         self.tabs.addTab(self.privacy, standard_icon("SP_VistaShield"), "Privacy")
-        self.setCentralWidget(self.tabs)
+        self.banner = SampleBanner()
+        self.banner.person_chosen.connect(self.try_samples)
+        self.banner.own_photos_chosen.connect(self.use_own_photos)
+        self.banner.remove_chosen.connect(self.remove_samples)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
         self.photos_label = QLabel()
         self.engine_label = QLabel()
         self.statusBar().addPermanentWidget(self.photos_label)
@@ -66,6 +92,7 @@ class MainWindow(QMainWindow):
         self.taste.corrected.connect(self.recommend.rank_again)
         self.tabs.currentChanged.connect(self._entered_tab)
         self.runner.finished.connect(lambda report: self.show_message(f"Indexing done in {report.seconds:.0f} s"))
+        self.runner.finished.connect(self._rank_sample_question)
         self.runner.failed.connect(self.show_message)
         self.runner.lifted.connect(lambda paths: self.show_message(f"Indexing again what you had forgotten: "
                                                                    f"{', '.join(paths)}"))
@@ -93,10 +120,15 @@ class MainWindow(QMainWindow):
         self._unlocked(lens)
 
     def _show_wizard(self) -> None:
-        self.wizard = FirstRunWizard(self.session.home, keyring_available(), self)
+        self.wizard = FirstRunWizard(self.session.home, keyring_available(), samples_available(), self)
         self.wizard.accepted.connect(lambda: self._finish_setup(self.wizard.choices()))
         self.wizard.rejected.connect(self.close)
+        self.wizard.samples_requested.connect(self._wizard_chose_samples)
         self.wizard.open()
+
+    def _wizard_chose_samples(self) -> None:
+        self.wizard.done(SAMPLES_CHOSEN)  # neither accepted nor rejected: the own profile's setup waits
+        self.try_samples()
 
     def _finish_setup(self, choices: SetupChoices) -> None:
         home = self.session.home
@@ -128,6 +160,81 @@ class MainWindow(QMainWindow):
         self.session.attach(lens)
         self._set_enabled(True)
         self.runner.start(new_folders)  # the first run indexes the chosen folders; later runs catch up with the disk
+
+    # -- sample profiles ------------------------------------------------------------------------------
+    def try_samples(self, name: str | None = None) -> None:
+        """Open a sample person's profile (the first, unless named) and index their photos into it; the user's own
+        profile is closed meanwhile, untouched."""
+        try:
+            samples = load_sample_people()
+            person = samples.person(name) if name else samples.people[0]
+        except SamplesError as exc:
+            QMessageBox.warning(self, "No sample photos", str(exc))
+            return
+        self._close_profile(sample_home(self.own_home, person))
+        self.samples = samples
+        self.banner.show_person(samples, person)
+        self.setWindowTitle(f"VisualLens: sample profile ({person.name})")
+        self.show_message(f"Opening {person.name}'s sample profile…")
+        own, bundle = self.own_home, self.own_home.load_settings().bundle
+        run_task(lambda _: open_sample_profile(own, person, bundle),
+                 done=lambda lens: self._sample_opened(lens, samples, person), failed=self._sample_failed)
+
+    def use_own_photos(self) -> None:
+        """Leave the sample profile for the user's own: set it up on first use, else unlock it."""
+        self._close_profile(self.own_home)
+        self.samples = None
+        self.banner.hide()
+        self.setWindowTitle("VisualLens")
+        self._update_sample_actions()
+        self.start()
+
+    def remove_samples(self) -> None:
+        """Delete every sample profile (leaving one that is open for the user's own first)."""
+        if self.samples is not None:
+            self.use_own_photos()
+        removed = remove_sample_profiles(self.own_home)
+        self._update_sample_actions()
+        self.show_message("The sample profiles were removed." if removed else "There were no sample profiles.")
+
+    def _sample_opened(self, lens: VisualLens, samples: SamplePeople, person: SamplePerson) -> None:
+        if self.samples is not samples or self.session.home != lens.home:
+            lens.close()  # the user moved on while it opened
+            return
+        self._unlocked(lens, [str(samples.photos(person))])
+        self._update_sample_actions()
+        self.recommend.open_catalog(samples.catalog)
+        self.recommend.category.setCurrentText(samples.questions[0])
+        self.tabs.setCurrentWidget(self.library)
+        self._rank_when_indexed = True
+
+    def _sample_failed(self, exc: BaseException) -> None:
+        QMessageBox.critical(self, "Could not open the sample profile", str(exc))
+        self.use_own_photos()
+
+    def _rank_sample_question(self) -> None:
+        """Once a sample person's photos are indexed, show the ranking of the first question they are asked."""
+        if self._rank_when_indexed and self.samples is not None:
+            self._rank_when_indexed = False
+            self.tabs.setCurrentWidget(self.recommend)
+            self.recommend.recommend()
+
+    def _close_profile(self, then: Home) -> None:
+        """Stop what the open profile runs, close it, and serve `then` (locked until it is unlocked)."""
+        self._rank_when_indexed = False
+        self.live.stop()
+        self.runner.stop()
+        self.thumbnails.wait(5000)
+        wait_for_tasks()
+        self.session.switch(then)
+        self.thumbnails.clear()
+        self.photos_label.clear()
+        self.engine_label.clear()
+        self._set_enabled(False)
+
+    def _update_sample_actions(self) -> None:
+        self.samples_action.setEnabled(samples_available())
+        self.remove_samples_action.setEnabled(sample_profiles_dir(self.own_home).exists())
 
     # -- actions --------------------------------------------------------------------------------------
     def add_folder(self) -> None:
@@ -176,12 +283,17 @@ class MainWindow(QMainWindow):
             return act
 
         file_menu = self.menuBar().addMenu("&File")
+        add_folder = action(file_menu, "&Add photo folder…", self.add_folder, "Ctrl+O")
         self._profile_actions = [
-            action(file_menu, "&Add photo folder…", self.add_folder, "Ctrl+O"),
             action(file_menu, "Open &catalog…", self.recommend.choose_catalog, "Ctrl+Shift+O"),
             action(file_menu, "&Export ranking…", self.recommend.export, "Ctrl+E"),
-            action(file_menu, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences),
         ]
+        settings = action(file_menu, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        self._own_profile_actions = [add_folder, settings]  # never in a sample profile: no place for the user's photos
+        file_menu.addSeparator()
+        self.samples_action = action(file_menu, "Try it with sample &photos", lambda: self.try_samples())
+        self.remove_samples_action = action(file_menu, "Remove sample profiles", self.remove_samples)
+        self._update_sample_actions()
         file_menu.addSeparator()
         action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         view_menu = self.menuBar().addMenu("&View")
@@ -216,6 +328,8 @@ class MainWindow(QMainWindow):
         self.tabs.setEnabled(unlocked)
         for act in self._profile_actions:
             act.setEnabled(unlocked)
+        for act in self._own_profile_actions:
+            act.setEnabled(unlocked and self.samples is None)
 
     def _update_status(self) -> None:
         if not self.session.is_unlocked:
@@ -247,4 +361,7 @@ class MainWindow(QMainWindow):
         self.photos_label.clear()
         self.engine_label.clear()
         self.thumbnails.clear()
+        if self.samples is not None:  # a sample profile was wiped: back to the user's own
+            self.use_own_photos()
+            return
         self._show_wizard()

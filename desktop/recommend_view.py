@@ -127,7 +127,7 @@ class RecommendView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(splitter, 1)
-        session.wiped.connect(self._clear)
+        session.closed.connect(self._clear)
 
     # -- catalog ----------------------------------------------------------------------------------------
     def choose_catalog(self) -> None:

@@ -21,6 +21,7 @@ class Session(QObject):
     unlocked = Signal()
     library_changed = Signal()  # photos were added, removed or forgotten
     settings_changed = Signal()
+    closed = Signal()  # the open profile went away: wiped, or another profile opened instead
     wiped = Signal()
 
     def __init__(self, home: Home):
@@ -63,7 +64,16 @@ class Session(QObject):
     def forget_lens(self) -> None:
         """After a wipe: the store is gone."""
         self._lens = None
+        self.closed.emit()
         self.wiped.emit()
+
+    def switch(self, home: Home) -> None:
+        """Close the open profile and serve `home` from now on (unlocked later, through `attach`)."""
+        was_open = self._lens is not None
+        self.close()
+        self.home = home
+        if was_open:
+            self.closed.emit()
 
     def close(self) -> None:
         self._idle_check.stop()

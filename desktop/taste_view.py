@@ -99,7 +99,7 @@ class TasteView(QWidget):
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
         self._enable()
-        session.wiped.connect(self._clear)
+        session.closed.connect(self._clear)
 
     # -- reading ----------------------------------------------------------------------------------------
     def set_catalog(self, catalog: Catalog, category: str = "") -> None:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the VisualLens desktop app as one folder, dist/VisualLens (see packaging/README.md).
-#   packaging/build.sh [--python PY] [--bundle FOLDER_OR_ARCHIVE] [--dist DIR] [--work DIR]
+#   packaging/build.sh [--python PY] [--bundle FOLDER_OR_ARCHIVE] [--samples FOLDER] [--dist DIR] [--work DIR]
 # Python: --python, else $VISUALLENS_BUILD_PYTHON, else the active virtualenv, else build/venv-packaging
-# (created here with the [desktop] extras and PyInstaller; add --bundle, or it needs the [export] extras too).
+# (created here with the [desktop] extras and PyInstaller; add --bundle and --samples, or it needs the [export]
+# extras too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${VISUALLENS_BUILD_PYTHON:-}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import itertools
+import json
 import os
 import re
 import shutil
@@ -164,3 +165,23 @@ def catalog(tmp_path, photo_dir) -> Path:
         rows.append(f"{item_id},{name},outing,,{image}")
     path.write_text("\n".join(rows) + "\n")
     return path
+
+
+@pytest.fixture()
+def sample_set(tmp_path, photo_dir, catalog, monkeypatch) -> Path:
+    """A sample set where `VISUALLENS_SAMPLES` points: Ada photographs cats and coffee, Bo rockets and astronauts;
+    the `catalog` fixture is the question both are asked."""
+    root = tmp_path / "samples"
+    for folder, names in {"ada": ("chelsea.png", "coffee.jpg"), "bo": ("rocket.jpg", "astronaut.png")}.items():
+        (root / folder).mkdir(parents=True)
+        for name in names:
+            shutil.copy(photo_dir / name, root / folder / name)
+    shutil.copy(catalog, root / "catalog.csv")
+    for image in ("chelsea.png", "coffee.jpg", "rocket.jpg"):
+        shutil.copy(catalog.parent / image, root / image)
+    people = [{"name": "Ada", "taste": "cats and coffee", "folder": "ada"},
+              {"name": "Bo", "taste": "rockets and astronauts", "folder": "bo"}]
+    (root / "people.json").write_text(json.dumps({"catalog": "catalog.csv", "questions": ["outing"],
+                                                  "people": people}), encoding="utf-8")
+    monkeypatch.setenv("VISUALLENS_SAMPLES", str(root))
+    return root

@@ -129,12 +129,13 @@ def test_the_app_ships_what_qts_x11_plugin_lacks_here(monkeypatch):
 
 
 @pytest.mark.slow
-def test_frozen_app_builds_and_starts_offscreen(tmp_path, lite_bundle):
+def test_frozen_app_builds_and_starts_offscreen(tmp_path, lite_bundle, sample_set, monkeypatch):
     pytest.importorskip("PyInstaller")
+    monkeypatch.delenv("VISUALLENS_SAMPLES")  # the app must find the samples it ships
     dist, work = tmp_path / "dist", tmp_path / "work"
     build = subprocess.run(
         ["bash", str(ROOT / "packaging" / "build.sh"), "--python", sys.executable, "--bundle", str(lite_bundle),
-         "--dist", str(dist), "--work", str(work)],
+         "--samples", str(sample_set), "--dist", str(dist), "--work", str(work)],
         check=False, capture_output=True, text=True, timeout=1500,
     )
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
@@ -154,6 +155,7 @@ def test_frozen_app_builds_and_starts_offscreen(tmp_path, lite_bundle):
     assert run.returncode == 0, run.stdout + run.stderr
     ready = READY.search(run.stdout)
     assert ready and ready.group(1) == __version__ and ready.group(2) == "lite", run.stdout
+    assert f"sample photos: Ada, Bo ({app / '_internal' / 'samples'})" in run.stdout
     load_bundle(tmp_path / "bundles" / "lite", verify_checksums=True)  # installed from the app on first run
     version = subprocess.run([str(app / "visuallens-desktop"), "--version"], check=True, capture_output=True,
                              text=True, env=env)

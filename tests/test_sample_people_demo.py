@@ -5,6 +5,7 @@ import pytest
 
 from engine.api import initialise, unlock
 from engine.home import Home
+from engine.samples import load_sample_people
 from export.data.people_demo import ask_everyone, save_grids, taste_of_photo
 from export.data.sample_people import build_sample_people, load_people
 
@@ -17,6 +18,12 @@ def test_each_persons_photos_lead_their_rankings_of_the_same_questions(home, tmp
     build_sample_people(root)
     built = load_people(root)
     names = [p["name"] for p in built["people"]]
+    assert load_sample_people(root).names() == names  # what the desktop's "Try it with sample photos" opens
+    sources = (root / "SOURCES.txt").read_text()
+    for licence in ("Apache-2.0", "CC-BY-4.0", "MIT", "GPL-2"):
+        assert licence in sources
+    listed = {line.split("\t")[0] for line in sources.splitlines() if "\t" in line}
+    assert listed >= {f"{p['folder']}/{photo}" for p in built["people"] for photo in p["taste_photos"] + p["noise_photos"]}
     homes = {}
     for person in built["people"]:
         homes[person["name"]] = home.parent / person["folder"]
