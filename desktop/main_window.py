@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.own_home = session.home  # the user's own profile; a sample profile is opened beside it, never in it
         self.samples: SamplePeople | None = None  # while a sample profile is open
+        self._last_sample: str | None = None  # the sample person shown last, to go back to from a cancelled setup
         self._rank_when_indexed = False  # a sample profile just opened: rank its first question once indexed
         self.setWindowTitle("VisualLens")
         self.setWindowIcon(app_icon())
@@ -122,9 +123,16 @@ class MainWindow(QMainWindow):
     def _show_wizard(self) -> None:
         self.wizard = FirstRunWizard(self.session.home, keyring_available(), samples_available(), self)
         self.wizard.accepted.connect(lambda: self._finish_setup(self.wizard.choices()))
-        self.wizard.rejected.connect(self.close)
+        self.wizard.rejected.connect(self._wizard_cancelled)
         self.wizard.samples_requested.connect(self._wizard_chose_samples)
         self.wizard.open()
+
+    def _wizard_cancelled(self) -> None:
+        """Cancelling the setup quits, unless the user came from a sample profile: then it opens again."""
+        if self._last_sample is not None and sample_profiles_dir(self.own_home).exists():
+            self.try_samples(self._last_sample)
+        else:
+            self.close()
 
     def _wizard_chose_samples(self) -> None:
         self.wizard.done(SAMPLES_CHOSEN)  # neither accepted nor rejected: the own profile's setup waits
@@ -172,7 +180,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "No sample photos", str(exc))
             return
         self._close_profile(sample_home(self.own_home, person))
-        self.samples = samples
+        self.samples, self._last_sample = samples, person.name
         self.banner.show_person(samples, person)
         self.setWindowTitle(f"VisualLens: sample profile ({person.name})")
         self.show_message(f"Opening {person.name}'s sample profile…")

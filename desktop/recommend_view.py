@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from desktop.image_label import ScaledImageLabel
 from desktop.ranking_export import save_ranking
 from desktop.session import Session
-from desktop.tasks import run_task
+from desktop.tasks import ProfileEpoch, run_task
 from desktop.thumbnails import pil_to_qimage, thumbnail_image
 from desktop.widgets import button, button_row, read_only_table
 from engine.catalog.emoji import import_emoji_catalog
@@ -54,6 +54,7 @@ class RecommendView(QWidget):
         self.recommendation: Recommendation | None = None
         self._grid: Image.Image | None = None
         self._judged: dict[str, bool] = {}  # item id -> liked, the user's judgements in the ranked category
+        self._epoch = ProfileEpoch()  # a ranking of a profile closed since is neither shown nor reported
 
         self.catalog_label = QLabel("No catalog open")
         self.catalog_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -176,7 +177,8 @@ class RecommendView(QWidget):
         category, query = self.category.currentText(), self.query.text().strip() or None
         self.go.setEnabled(False)
         self.status.emit(f"Ranking {category} for you…")
-        run_task(self._ranking(category, query), done=self._on_ranked, failed=self._failed)
+        run_task(self._ranking(category, query), done=self._epoch.guard(self._on_ranked),
+                 failed=self._epoch.guard(self._failed))
 
     def rank_again(self) -> None:
         """Rank the shown ranking's category again (after the user corrected their taste), if one is shown."""
@@ -184,7 +186,8 @@ class RecommendView(QWidget):
         if rec is not None and self.catalog is not None and self.go.isEnabled():
             self.go.setEnabled(False)
             self._enable_verdicts()
-            run_task(self._ranking(rec.category, rec.query), done=self._on_ranked, failed=self._failed)
+            run_task(self._ranking(rec.category, rec.query), done=self._epoch.guard(self._on_ranked),
+                     failed=self._epoch.guard(self._failed))
 
     def judge(self, liked: bool | None) -> None:
         """Record the user's judgement of the selected item (None: withdraw it), then rank the category again."""
@@ -206,7 +209,8 @@ class RecommendView(QWidget):
         verb = "Withdrawing your judgement of" if liked is None else "Noting that you " + (
             "like" if liked else "would rather not have")
         self.status.emit(f"{verb} {item.name}; ranking {rec.category} again…")
-        run_task(work, done=lambda result: self._on_ranked(result, select=item.id), failed=self._failed)
+        run_task(work, done=self._epoch.guard(lambda result: self._on_ranked(result, select=item.id)),
+                 failed=self._epoch.guard(self._failed))
 
     def _ranking(self, category: str, query: str | None):
         """A task that ranks `category` of the open catalog, renders the grid and reads the item icons and the
@@ -297,6 +301,8 @@ class RecommendView(QWidget):
         QMessageBox.warning(self, "Cannot recommend", str(exc))
 
     def _clear(self) -> None:
+        self._epoch.advance()
+        self.go.setEnabled(True)
         self.recommendation, self._grid = None, None
         self.table.setRowCount(0)
         self.grid_view.set_picture(QPixmap())

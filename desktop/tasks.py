@@ -64,6 +64,22 @@ def run_task(
     return task
 
 
+class ProfileEpoch:
+    """Counts the profiles a view has shown (`advance` when one closes): the callbacks of a task started for an
+    earlier profile do nothing, so a closed profile's late result is never shown and its failure never reported."""
+
+    def __init__(self) -> None:
+        self._epoch = 0
+
+    def advance(self) -> None:
+        self._epoch += 1
+
+    def guard(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """`callback`, for a task started now: it runs only while the same profile is shown."""
+        started = self._epoch
+        return lambda value: callback(value) if started == self._epoch else None
+
+
 def wait_for_tasks(timeout_ms: int = 30_000) -> bool:
     """Block until every started task has finished (at quit, so no worker outlives the store)."""
     return QThreadPool.globalInstance().waitForDone(timeout_ms)

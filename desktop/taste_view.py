@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.session import Session
-from desktop.tasks import run_task
+from desktop.tasks import ProfileEpoch, run_task
 from desktop.thumbnails import thumbnail_image
 from desktop.widgets import button, button_row, read_only_table
 from engine.catalog.items import Catalog
@@ -98,6 +98,7 @@ class TasteView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)
+        self._epoch = ProfileEpoch()  # a read or correction of a profile closed since is neither shown nor reported
         self._enable()
         session.closed.connect(self._clear)
 
@@ -124,7 +125,8 @@ class TasteView(QWidget):
             photos = {p: thumbnail_image(p, PHOTO_SIDE) for p in [*found.grid_paths, *found.excluded]}
             return found, photos
 
-        run_task(work, done=lambda result: self._on_taste(result, keep), failed=self._failed)
+        run_task(work, done=self._epoch.guard(lambda result: self._on_taste(result, keep)),
+                 failed=self._epoch.guard(self._failed))
 
     def _on_taste(self, result, keep: str | None) -> None:
         found, images = result
@@ -217,7 +219,8 @@ class TasteView(QWidget):
         """Make a correction in a worker, then read the taste again (keeping the selected word selected)."""
         self.refresh.setEnabled(False)
         self._enable()
-        run_task(lambda _: change(), done=lambda _: self._changed(keep, message), failed=self._failed)
+        run_task(lambda _: change(), done=self._epoch.guard(lambda _: self._changed(keep, message)),
+                 failed=self._epoch.guard(self._failed))
 
     def _changed(self, keep: str | None, message: str) -> None:
         self.status.emit(message)
@@ -243,6 +246,8 @@ class TasteView(QWidget):
         QMessageBox.warning(self, "Cannot read or correct your taste", str(exc))
 
     def _clear(self) -> None:
+        self._epoch.advance()
+        self.refresh.setEnabled(True)
         self.taste, self._thumbnails = None, {}
         self.words.setRowCount(0)
         self.photos.clear()

@@ -54,6 +54,15 @@ def test_setup_offers_the_samples_which_rank_for_each_person_and_removal_leads_t
     assert window.library.model.rowCount() == 2
     screenshot(window, "sample-profile-bo")
 
+    window.banner.own_button.click()  # setting up their own photos, then thinking better of it
+    qtbot.waitUntil(lambda: window.wizard is not None and window.wizard.isVisible())
+    assert window.banner.isHidden() and not is_initialised(own)
+    window.wizard.reject()
+    qtbot.waitUntil(lambda: window.session.is_unlocked and "Bo's photos" in window.banner.text.text(),
+                    timeout=30_000)  # back to the sample they were looking at, not out of the app
+    assert window.isVisible()
+    wait_indexed(qtbot, window)
+
     window.banner.remove_button.click()
     assert not sample_profiles_dir(own).exists()
     assert not window.banner.isVisible() and window.windowTitle() == "VisualLens"
@@ -94,3 +103,19 @@ def test_a_sample_opened_from_the_menu_leaves_the_own_profile_as_it_was(qtbot, w
     window.remove_samples_action.trigger()
     assert not sample_profiles_dir(own).exists() and window.session.is_unlocked
     assert not window.remove_samples_action.isEnabled()
+
+
+def test_wiping_a_sample_profile_returns_to_the_own_one(qtbot, window, home, sample_set):
+    own = Home(home)
+    initialise(own, PASS, use_keyring=False)
+    window.start()
+    window.samples_action.trigger()
+    qtbot.waitUntil(lambda: window.session.is_unlocked and window.banner.isVisible(), timeout=30_000)
+    wait_indexed(qtbot, window)
+    _ranked(qtbot, window)
+    window.recommend.recommend()  # a ranking in flight when the profile goes: it must neither fail aloud nor show
+    sample = window.session.home
+    window.privacy.wipe_everything()
+    qtbot.waitUntil(lambda: window.session.is_unlocked and window.session.home == own, timeout=30_000)
+    assert window.banner.isHidden() and not is_initialised(sample) and is_initialised(own)
+    assert window.recommend.recommendation is None and window.recommend.go.isEnabled()  # no error, nothing stale
