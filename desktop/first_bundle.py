@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from engine.home import Home
+from engine.home import Home, app_contents_dir
 from engine.models.bundle import MANIFEST, Bundle, BundleError
 from engine.models.install import InstallError, install_bundle
 
@@ -14,8 +14,8 @@ SHIPPED_DIR = "bundles"
 
 def shipped_bundles_dir() -> Path | None:
     """`bundles/` in a PyInstaller app's contents dir (`_internal/` or the .app's Resources); None from source."""
-    base = getattr(sys, "_MEIPASS", None)
-    return Path(base) / SHIPPED_DIR if getattr(sys, "frozen", False) and base else None
+    contents = app_contents_dir()
+    return contents / SHIPPED_DIR if contents is not None else None
 
 
 def install_shipped_bundle(home: Home, shipped: Path | None = None) -> Bundle | None:

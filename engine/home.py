@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -75,6 +76,13 @@ class Home:
         """Bytes used by the encrypted store (database + WAL) and key file."""
         names = ("profile.db", "profile.db-wal", "profile.db-shm", "keys.json")
         return sum((self.root / n).stat().st_size for n in names if (self.root / n).exists())
+
+
+def app_contents_dir() -> Path | None:
+    """A frozen (PyInstaller) app's contents dir, where it ships data (`_internal/`, or the .app's Resources); None
+    when running from source."""
+    base = getattr(sys, "_MEIPASS", None)
+    return Path(base) if getattr(sys, "frozen", False) and base else None
 
 
 def make_private(folder: Path) -> None:

@@ -23,6 +23,13 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TolerantRecord(BaseModel):
+    """A strictly typed, immutable record that ignores fields this engine does not read: for files a newer version
+    may extend (a bundle's manifest, a sample set's people.json)."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
 R = TypeVar("R", bound=BaseModel)
 
 # Wrong types, as "<field> must be text, got int".

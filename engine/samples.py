@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from platformdirs import user_cache_dir
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from engine.api import VisualLens, initialise, is_initialised, unlock
-from engine.home import Home
+from engine.home import Home, app_contents_dir
+from engine.record_validation import TolerantRecord
 
 SAMPLES_ENV = "VISUALLENS_SAMPLES"
 PEOPLE_FILE = "people.json"
@@ -32,11 +32,7 @@ class SamplesError(ValueError):
     """A sample set that cannot be used; the message says what is wrong with it."""
 
 
-class _Record(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
-
-
-class SamplePerson(_Record):
+class SamplePerson(TolerantRecord):
     """One sample person: a name, their taste in a few words, their photos' folder (relative to the set)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z][A-Za-z0-9 _-]*$")
@@ -44,7 +40,7 @@ class SamplePerson(_Record):
     folder: str = Field(pattern=_PLAIN_NAME)
 
 
-class _PeopleFile(_Record):
+class _PeopleFile(TolerantRecord):
     catalog: str = Field(pattern=_PLAIN_NAME)
     questions: list[str] = Field(min_length=1)
     people: list[SamplePerson] = Field(min_length=1)
@@ -78,9 +74,9 @@ def default_samples_dir() -> Path:
     """`VISUALLENS_SAMPLES`; else the set a frozen app ships; else where `./run demo` builds it."""
     if os.environ.get(SAMPLES_ENV):
         return Path(os.environ[SAMPLES_ENV]).expanduser()
-    base = getattr(sys, "_MEIPASS", None)
-    if getattr(sys, "frozen", False) and base:
-        return Path(base) / SHIPPED_DIR
+    contents = app_contents_dir()
+    if contents is not None:
+        return contents / SHIPPED_DIR
     return Path(user_cache_dir("visuallens")) / "demo" / "people"
 
 

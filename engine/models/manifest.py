@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PlainValidator, PositiveInt
+from pydantic import Field, NonNegativeInt, PlainValidator, PositiveInt
 
 from engine.imaging.preprocess import PreprocessSpec
+from engine.record_validation import TolerantRecord
 
 VISUAL_OUTPUT = "visual"
-class _Record(BaseModel):
-    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
 
 
 def _preprocess(value: object) -> PreprocessSpec:
@@ -41,7 +40,7 @@ Preprocess = Annotated[PreprocessSpec, PlainValidator(_preprocess)]
 Dimension = Annotated[int | str, PlainValidator(_dimension)]
 
 
-class Tensor(_Record):
+class Tensor(TolerantRecord):
     """One declared model input or output: its name and shape (integers fixed, text named dynamic axes)."""
 
     name: str
@@ -49,7 +48,7 @@ class Tensor(_Record):
     dtype: str | None = None
 
 
-class ModelIO(_Record):
+class ModelIO(TolerantRecord):
     """What an ONNX model takes and gives, checked against the model when its session opens."""
 
     inputs: list[Tensor] = []
@@ -88,7 +87,7 @@ class RankerSection(ModelSection):
     metrics: dict[str, dict[str, float]] = {}  # validation figures at export, per split
 
 
-class VocabularySection(_Record):
+class VocabularySection(TolerantRecord):
     """Describes photos by the nearest names of things and kinds (lite)."""
 
     kind: Literal["vocabulary"]
@@ -96,7 +95,7 @@ class VocabularySection(_Record):
     vectors: str  # their unit vectors (.npy)
 
 
-class GenerationSettings(_Record):
+class GenerationSettings(TolerantRecord):
     """A captioner's special token ids and search width/length."""
 
     decoder_start_token_id: NonNegativeInt
@@ -107,12 +106,12 @@ class GenerationSettings(_Record):
     length_penalty: float = 1.0
 
 
-class CaptionerIO(_Record):
+class CaptionerIO(TolerantRecord):
     encoder: ModelIO
     decoder: ModelIO
 
 
-class CaptionerSection(_Record):
+class CaptionerSection(TolerantRecord):
     """An ONNX image-to-text model (optimum's encoder and merged decoder), its tokenizer and aspect vocabulary."""
 
     kind: Literal["captioner"]
@@ -128,12 +127,12 @@ class CaptionerSection(_Record):
 DescriberSection = Annotated[VocabularySection | CaptionerSection, Field(discriminator="kind")]
 
 
-class FileEntry(_Record):
+class FileEntry(TolerantRecord):
     sha256: str
     bytes: NonNegativeInt | None = None
 
 
-class Manifest(_Record):
+class Manifest(TolerantRecord):
     """A bundle's whole contract with the engine."""
 
     schema_version: int
