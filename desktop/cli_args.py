@@ -14,6 +14,7 @@ from engine import __version__
 from engine.exit_codes import EXIT_BUNDLE
 from engine.models.bundle import BundleError, load_bundle
 from engine.models.encoders import ImageEncoder, TextEncoder
+from engine.profile.quantized_vectors import QuantizedVectors
 from engine.samples import SamplesError, load_sample_people
 
 
@@ -34,7 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def report_ready(window: MainWindow) -> int:
-    """For --check: with the window shown, load the profile's bundle and run both encoders once; close the window.
+    """For --check: with the window shown, load the profile's bundle, run both encoders and the library scan once;
+    close the window.
 
     Prints "VisualLens <version> ready: <bundle> <bundle version> on <provider>" and returns 0, or prints why the
     bundle cannot serve and returns 5. Never opens the first-run wizard or the unlock dialog.
@@ -48,6 +50,7 @@ def report_ready(window: MainWindow) -> int:
         size = image.spec.image_size
         image.encode(np.zeros((1, 3, size, size), np.float32))
         TextEncoder(bundle, settings.provider, settings.threads).encode_one("a cup of coffee")
+        QuantizedVectors.of(np.eye(3, 4, dtype=np.float32)).top(np.eye(1, 4, dtype=np.float32), 1, 2)  # the scan
     except BundleError as exc:
         _say(f"VisualLens {__version__} not ready: {exc}", sys.stderr)
         code = EXIT_BUNDLE

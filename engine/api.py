@@ -26,9 +26,9 @@ from engine.profile.keys import KeyManager
 from engine.profile.records import Failure, Judgement
 from engine.profile.store import EVERY_CATEGORY, ProfileStore, StoreBusyError, StoreWriteError
 from engine.recommend.candidates import CandidateEmbedder, ItemEmbedder
+from engine.recommend.photo_library import PhotoLibrary
 from engine.recommend.ranker import OnnxRanker, ranker_summary
 from engine.recommend.recommender import TRAINED, ZERO_SHOT, Recommendation, Recommender, Steering
-from engine.recommend.retrieval import top_w
 from engine.recommend.taste import Taste, read_taste
 
 PASSPHRASE_ENV = "VISUALLENS_PASSPHRASE"
@@ -91,14 +91,14 @@ def wipe(home: Home) -> None:
 
 
 class VisualLens:
-    """An unlocked profile: the encrypted store, the model bundle and the in-memory vector matrix."""
+    """An unlocked profile: the encrypted store, the model bundle and the in-memory photo library."""
 
     def __init__(self, home: Home, store: ProfileStore, settings: Settings):
         self.home = home
         self.store = store
         self.settings = settings
-        self._matrix: tuple[np.ndarray, list[str], np.ndarray] | None = None
-        self._matrix_version = -1
+        self._photos: PhotoLibrary | None = None
+        self._photos_version = -1
         self._models: dict[str, InferenceModel] = {}
         self._models_lock = threading.Lock()
 
@@ -174,14 +174,14 @@ class VisualLens:
             model.close()
 
     def warm_up(self) -> None:
-        """Open the models and load the library matrix now, so the first query answers fast (and failures show
+        """Open the models and load the photo library now, so the first query answers fast (and failures show
         early)."""
         self.recommender
         with self._models_lock:
             models = list(self._models.values())
         for model in models:
             model.load()
-        self._library()
+        self.photo_library()
 
     # -- indexing -------------------------------------------------------------------------------------
     def index(
@@ -247,18 +247,19 @@ class VisualLens:
             report = indexer.run(folders, progress=progress, should_stop=should_stop)
         finally:
             describer.close()
-        self._matrix = None
+        self._photos = None
         return report
 
     # -- queries --------------------------------------------------------------------------------------
     def search(self, text: str, k: int = 20) -> list[SearchHit]:
         """Photos that best match a text query, best first."""
-        ids, paths, matrix = self._library()
-        rows, sims = top_w(matrix, self.text_encoder.encode_one(text), k)
-        profiles = {p.path: p for p in self.store.profiles([paths[r] for r in rows])}
+        library = self.photo_library()
+        rows, sims = library.top_w(self.text_encoder.encode_one(text), k)
+        paths = [library.paths[r] for r in rows]
+        profiles = {p.path: p for p in self.store.profiles(paths)}
         return [
-            SearchHit(path=paths[r], score=float(s), caption=profiles[paths[r]].caption, aspects=profiles[paths[r]].aspects)
-            for r, s in zip(rows, sims)
+            SearchHit(path=path, score=float(s), caption=profiles[path].caption, aspects=profiles[path].aspects)
+            for path, s in zip(paths, sims)
         ]
 
     def recommend(self, category: str, catalog: str | Path, query: str | None = None, w: int = 64) -> Recommendation:
@@ -274,10 +275,9 @@ class VisualLens:
         embedder: ItemEmbedder | None = None,
     ) -> Recommendation:
         """Rank items given in memory; `embedder` may supply their vectors (default: from the items' image files)."""
-        _, paths, matrix = self._library()
         base = self.recommender
         recommender = base if embedder is None else base.with_embedder(embedder)
-        return recommender.recommend(category, items, items, matrix, paths, self.store, query=query, w=w,
+        return recommender.recommend(category, items, items, self.photo_library(), self.store, query=query, w=w,
                                      steering=self.steering(category))
 
     def steering(self, category: str) -> Steering:
@@ -285,8 +285,8 @@ class VisualLens:
         corrections = self.store.corrections(category)
         excluded = None
         if corrections.excluded_photos:
-            ids, _, _ = self._library()
-            excluded = np.flatnonzero(np.isin(ids, np.fromiter(corrections.excluded_photos, np.int64)))
+            kept_out = np.fromiter(corrections.excluded_photos, np.int64)
+            excluded = np.flatnonzero(np.isin(self.photo_library().ids, kept_out))
         return Steering(self.store.judgements(category), corrections.removed_words, corrections.pinned_words, excluded)
 
     # -- feedback -------------------------------------------------------------------------------------
@@ -312,9 +312,8 @@ class VisualLens:
         """What the profile holds for the catalog's `category`: its aspect words with their weights and photos, and
         the photos that would fill the evidence grid, with the user's corrections marked."""
         items = load_catalog(catalog).in_category(category)
-        _, paths, matrix = self._library()
         vectors = self.recommender.embedder.vectors(items)
-        return read_taste(category, vectors, matrix, paths, self.store, self.steering(category), w)
+        return read_taste(category, vectors, self.photo_library(), self.store, self.steering(category), w)
 
     def correct_word(self, category: str, word: str, pinned: bool) -> None:
         """Pin an aspect word of a category ("more of this": items like it rank higher) or remove it ("not me":
@@ -354,7 +353,7 @@ class VisualLens:
         refused: it would mean the current folder."""
         check_named(path)
         removed = self.store.forget(_forms(path))
-        self._matrix = None
+        self._photos = None
         return removed
 
     def folders(self) -> list[str]:
@@ -414,20 +413,21 @@ class VisualLens:
             info["bundle_error"] = str(exc)
         return info
 
-    def _library(self) -> tuple[np.ndarray, list[str], np.ndarray]:
-        """The in-memory matrix of the photos the active bundle encoded (vectors of another model are not
-        comparable), reloaded when this object changed the store or another process committed to it."""
-        version = self.store.data_version()
-        if self._matrix is None or version != self._matrix_version:
+    def photo_library(self) -> PhotoLibrary:
+        """The in-memory library of the photos the active bundle encoded (vectors of another model are not
+        comparable), reloaded when its photos changed, here or in another process (a judgement or a catalog's
+        vectors written elsewhere leave it, and what it remembers, as it is)."""
+        version = self.store.photos_version()
+        if self._photos is None or version != self._photos_version:
             identity = self.bundle.identity
-            matrix = self.store.load_matrix(encoded_with=identity)
-            if not matrix[1] and (stale := self.store.count_stale(identity)):
+            matrix = self.store.load_library(encoded_with=identity)
+            if not matrix.paths and (stale := self.store.count_stale(identity)):
                 raise BundleMismatchError(
                     f"the {stale} photos of this profile were encoded with another model bundle than the active one "
                     f"({identity}): run `visuallens index`"
                 )
-            self._matrix, self._matrix_version = matrix, version
-        return self._matrix
+            self._photos, self._photos_version = PhotoLibrary(matrix.ids, matrix.paths, matrix.vectors), version
+        return self._photos
 
 
 def _holders(forms: list[str], library: list[str]) -> list[str]:

@@ -6,10 +6,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.perf.ann import CANDIDATES, EFFORTS, HNSW_LINKS, Question, exact, measure_index
+from benchmarks.perf.ann import (
+    CANDIDATES,
+    EFFORTS,
+    HNSW_LINKS,
+    SHORTLISTS,
+    Question,
+    exact,
+    measure_codes,
+    measure_index,
+)
 from benchmarks.perf.library_vectors import Seeds, spread_figures, structured_library
 from engine.recommend.candidates import NEIGHBOURS, view_mix
-from engine.recommend.retrieval import nearest, query_direction, unit
+from engine.recommend.retrieval import library_mean, nearest, query_direction, unit
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +30,7 @@ def seeds() -> Seeds:
 
 def _question(library: np.ndarray, rng: np.random.Generator) -> Question:
     pictures, names = (unit(rng.standard_normal((CANDIDATES, library.shape[1])).astype(np.float32)) for _ in "pn")
-    return Question(query_direction(unit(pictures + names), library), np.concatenate([pictures, names]),
+    return Question(query_direction(unit(pictures + names), library_mean(library)), np.concatenate([pictures, names]),
                     view_mix(pictures, names))
 
 
@@ -59,3 +68,14 @@ def test_recall_against_the_exact_scans_rises_with_the_effort(seeds, name):
     links = 2 * HNSW_LINKS * 4 if name.startswith("HNSW") else 0  # the graph's bottom layer, 4 bytes a link
     assert 32 * 2 <= result.bytes_per_photo <= 32 * 2 + links + 64  # float16 codes, the links, ids and lists
     assert all(e["nearest_p95_ms"] > 0 for e in result.efforts)
+
+
+def test_the_engines_codes_find_the_exact_scans_photos(seeds):
+    library = structured_library(seeds.vectors, 3000)
+    rng = np.random.default_rng(4)
+    asked = [_question(library, rng) for _ in range(2)]
+    tops, nears, _ = exact(library, asked)
+    result = measure_codes(library, asked, tops, nears)
+    assert result.bytes_per_photo == pytest.approx(2 * 32, abs=1)  # two bytes a value
+    assert [e["effort"] for e in result.efforts] == list(SHORTLISTS)
+    assert all(e["recall_top_w"] >= 0.99 and e["recall_nearest"] >= 0.99 for e in result.efforts[1:])

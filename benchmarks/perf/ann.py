@@ -7,8 +7,9 @@ one query) and each candidate's 32 nearest photos in three views (`retrieval.nea
 them). This measures what faiss indexes would give instead, at each search effort: the recall of the exact top-k (the
 issue asks >= 0.99), the p95 time of the same two scans, memory per photo and build time. Questions are built from
 real vectors: the candidates are emoji things (their composed pictures' image vectors, their names' text vectors), the
-category direction is the engine's own `query_direction`. Needs faiss (`pip install faiss-cpu`), which the engine
-does not use yet.
+category direction is the engine's own `query_direction`. The engine's own scan of 8-bit codes (`QuantizedVectors`,
+rescored) is measured the same way, its shortlist factor as its effort. faiss (`pip install faiss-cpu`) is needed for
+its indexes only (`--indexes codes` leaves them out).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,14 +28,17 @@ from engine.home import Home
 from engine.models.bundle import load_bundle
 from engine.models.encoders import TextEncoder
 from engine.models.sessions import cpu_cores
+from engine.profile.quantized_vectors import QuantizedVectors
 from engine.recommend.candidates import NEIGHBOURS, view_mix
-from engine.recommend.retrieval import nearest, query_direction, top_w, unit
+from engine.recommend.retrieval import library_mean, nearest, query_direction, top_w, unit
 
 TOP_W = 64
 CANDIDATES = 50
 HNSW_LINKS = 32  # faiss HNSW's M: neighbours a photo keeps per layer (2M on the bottom one)
 HNSW_BUILD_EFFORT = 80  # efConstruction
 EFFORTS = {"IVF-SQfp16": (16, 32, 64, 128, 256, 512), "HNSW-SQfp16": (64, 128, 256, 512, 1024, 2048, 4096)}
+CODES = "8-bit codes (engine)"
+SHORTLISTS = (1, 2, 4)  # the codes' shortlist as a multiple of the rows kept (the engine rescores 2x, 32 more at least)
 
 
 @dataclass
@@ -77,7 +82,7 @@ def questions(seeds: Seeds, text_encoder: TextEncoder, library: np.ndarray, coun
         pick = rng.choice(rows, size=CANDIDATES, replace=False)
         pictures = unit(seeds.vectors[pick])
         texts = unit(np.stack([by_name[seeds.things[row]] for row in pick]))
-        made.append(Question(query_direction(unit(pictures + texts), library),
+        made.append(Question(query_direction(unit(pictures + texts), library_mean(library)),
                              np.concatenate([pictures, texts]).astype(np.float32), view_mix(pictures, texts)))
     return made
 
@@ -127,20 +132,37 @@ def measure_index(name: str, library: np.ndarray, asked: list[Question], tops: l
             index.nprobe = effort
         else:
             index.hnsw.efSearch = effort
-        top_hits, near_hits, top_ms, near_ms = [], [], [], []
-        for question, top, near in zip(asked, tops, nears):
-            start = time.perf_counter()
-            _, rows = index.search(question.direction[None, :].astype(np.float32), TOP_W)
-            top_ms.append(_ms(start))
-            top_hits.append(_overlap(rows[0], top))
-            start = time.perf_counter()
-            _, rows = index.search(question.queries, NEIGHBOURS)
-            near_ms.append(_ms(start))
-            near_hits += [_overlap(found, wanted) for found, wanted in zip(rows, near)]
-        result.efforts.append({"effort": effort, "recall_top_w": float(np.mean(top_hits)),
-                               "recall_nearest": float(np.mean(near_hits)), "top_w_p95_ms": _p95(top_ms),
-                               "nearest_p95_ms": _p95(near_ms)})
+        result.efforts.append(_sweep(effort, asked, tops, nears, lambda queries, k: index.search(queries, k)[1]))
     return result
+
+
+def measure_codes(library: np.ndarray, asked: list[Question], tops: list[np.ndarray],
+                  nears: list[np.ndarray]) -> IndexResult:
+    """The engine's scan of 8-bit codes at each shortlist factor (rows rescored per row kept)."""
+    start = time.perf_counter()
+    codes = QuantizedVectors.of(library)
+    result = IndexResult(CODES, time.perf_counter() - start, codes.nbytes / len(library))
+    for factor in SHORTLISTS:
+        result.efforts.append(_sweep(factor, asked, tops, nears,
+                                     lambda queries, k, f=factor: codes.top(queries, k, f * k)[1]))
+    return result
+
+
+def _sweep(effort: int, asked: list[Question], tops: list[np.ndarray], nears: list[np.ndarray],
+           search: Callable[[np.ndarray, int], np.ndarray]) -> dict:
+    """Both scans of every question with `search` ([q, d] queries, k -> [q, k] rows): recall and p95 times."""
+    top_hits, near_hits, top_ms, near_ms = [], [], [], []
+    for question, top, near in zip(asked, tops, nears):
+        start = time.perf_counter()
+        rows = search(question.direction[None, :].astype(np.float32), TOP_W)
+        top_ms.append(_ms(start))
+        top_hits.append(_overlap(rows[0], top))
+        start = time.perf_counter()
+        rows = search(question.queries, NEIGHBOURS)
+        near_ms.append(_ms(start))
+        near_hits += [_overlap(found, wanted) for found, wanted in zip(rows, near)]
+    return {"effort": effort, "recall_top_w": float(np.mean(top_hits)), "recall_nearest": float(np.mean(near_hits)),
+            "top_w_p95_ms": _p95(top_ms), "nearest_p95_ms": _p95(near_ms)}
 
 
 def render(results: dict) -> str:
@@ -148,7 +170,7 @@ def render(results: dict) -> str:
     ex, shape = results["exact"], results["spread"]
     lines = [f"# Approximate search on a structured library of {results['size']:,} photos",
              "", f"{results['when']} · {results['questions']} questions of {CANDIDATES} candidates · faiss "
-             f"{results['faiss']}", "",
+             f"{results['faiss']} · effort: nprobe (IVF), efSearch (HNSW), shortlist per row kept (codes)", "",
              f"Likeness (median cosine): real, a thing in two styles {shape['real_same_thing_two_styles']:.2f}, a thing "
              f"and its nearest other thing {shape['real_nearest_other_thing']:.2f}; synthetic, a photo and its nearest "
              f"{shape['synthetic_nearest_photo']:.2f}, its 10th nearest {shape['synthetic_10th_nearest']:.2f}.", "",
@@ -165,8 +187,6 @@ def render(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import faiss
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="photos in the structured library")
     parser.add_argument("--questions", type=int, default=12, help="questions asked of every index")
@@ -174,19 +194,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/ann"), help="report folder")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "visuallens" / "bench" / "ann",
                         help="where the seed vectors are kept")
+    parser.add_argument("--indexes", default=",".join([CODES.split()[0], *EFFORTS]),
+                        help=f"which to measure, comma-separated: codes, {', '.join(EFFORTS)}")
     args = parser.parse_args(argv)
+    wanted = [name.strip() for name in args.indexes.split(",") if name.strip()]
     seeds = seed_vectors(args.bundle, args.cache)
     library = structured_library(seeds.vectors, args.size)
     asked = questions(seeds, TextEncoder(load_bundle(args.bundle)), library, args.questions)
     tops, nears, baseline = exact(library, asked)
-    results = {"size": args.size, "questions": args.questions, "faiss": faiss.__version__,
+    measured = [measure_codes(library, asked, tops, nears)] if "codes" in wanted else []
+    measured += [measure_index(name, library, asked, tops, nears) for name in EFFORTS if name in wanted]
+    results = {"size": args.size, "questions": args.questions, "faiss": _faiss_version(),
                "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-               "spread": spread_figures(seeds, library), "exact": baseline,
-               "indexes": [asdict(measure_index(name, library, asked, tops, nears)) for name in EFFORTS]}
+               "spread": spread_figures(seeds, library), "exact": baseline, "indexes": [asdict(m) for m in measured]}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     (args.out / "report.md").write_text(render(results), encoding="utf-8")
     print(render(results))
+
+
+def _faiss_version() -> str:
+    try:
+        import faiss
+    except ImportError:
+        return "not installed"
+    return faiss.__version__
 
 
 def _overlap(found: np.ndarray, wanted: np.ndarray) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import platform
 import subprocess
@@ -45,6 +46,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="indexing runs per mode and part, alternating ours and naive; the fastest of each counts")
     parser.add_argument("--questions", type=int, default=8, help="catalog questions per candidate count and size")
     parser.add_argument("--sizes", default="1000,10000,100000", help="library sizes for the query benchmark")
+    parser.add_argument("--previous", type=Path, default=_latest_report(),
+                        help="an earlier run's report.json, whose results the table shows beside this run's "
+                             "(default: the newest committed in benchmarks/results)")
     parser.add_argument("--skip", default="", help=f"comma-separated parts to skip: {', '.join(PARTS)}")
     parser.add_argument("--quick", action="store_true",
                         help="a shorter run: the naive script on every 4th file, 4 questions per size")
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         if "desktop" not in args.skip:
             results["desktop"] = run_desktop(args, work / "desktop")
     results["seconds_total"] = time.perf_counter() - started
-    publish(results, args.out)
+    publish(results, args.out, args.previous)
 
 
 def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, args: argparse.Namespace) -> dict:
@@ -178,11 +182,11 @@ def run_queries(args: argparse.Namespace, work: Path) -> dict:
         populate(profile, args.bundle, size, have)
         have = size
         sizes.append(dataclasses.asdict(measure_size(profile, catalogs, size, args.questions)))
+        _step(f"a CLI recommend with {size:,} photos (fresh process, 50 candidates)")
+        category = next(c for c in catalogs if c.startswith("set50-"))
+        sizes[-1]["cli_recommend"] = measure_cli_recommend(profile, catalogs[category], category)
     _step(f"start-up with {have:,} photos (fresh process)")
     startup = measure_startup(profile)
-    _step(f"a CLI recommend with {have:,} photos (fresh process, 50 candidates)")
-    category = next(c for c in catalogs if c.startswith("set50-"))
-    startup["cli_recommend"] = measure_cli_recommend(profile, catalogs[category], category)
     bundle = load_bundle(args.bundle)
     tokens = sizes[-1]["caption_tokens"]  # a batch of captions is padded to its longest
     caption = dense_compute(bundle.file(bundle.manifest.text_encoder.file), dims={"sequence": tokens})
@@ -203,8 +207,14 @@ def run_desktop(args: argparse.Namespace, work: Path) -> dict:
     return {"photos": photos, "runs": runs}
 
 
-def publish(results: dict, out: Path) -> None:
-    rows = report.build_rows(results)
+def _latest_report() -> Path | None:
+    found = sorted((REPO / "benchmarks" / "results").glob("perf-*/report.json"))
+    return found[-1] if found else None
+
+
+def publish(results: dict, out: Path, previous: Path | None = None) -> None:
+    before = json.loads(previous.read_text(encoding="utf-8")) if previous is not None else None
+    rows = report.build_rows(results, before)
     notes = report.notes(results)
     print()
     print(report.render_text(rows))
@@ -219,7 +229,8 @@ def publish(results: dict, out: Path) -> None:
     m = results["machine"]
     header = (f"# VisualLens performance\n\n{m['when']} · {m['cpu']} · {m['cores']} cores · load average "
               f"{m['load_at_start']} at start · onnxruntime {m['onnxruntime']} · "
-              f"total {results['seconds_total']:.0f} s\n")
+              f"total {results['seconds_total']:.0f} s"
+              + (f" · 'before': {previous.parent.name}" if previous is not None else "") + "\n")
     body = report.render_markdown(rows) + "\n\n## What grows, what bounds it\n\n" + "\n".join(f"- {n}" for n in notes)
     plots = "\n\n![indexing](indexing.png)\n\n![queries](queries.png)\n"
     (out / "report.md").write_text(header + "\n" + body + plots, encoding="utf-8")

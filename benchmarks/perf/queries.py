@@ -27,8 +27,10 @@ from engine.catalog.loaders import load_catalog
 from engine.profile.describers import load_describer
 from engine.profile.records import PhotoProfile
 from engine.profile.vocabulary_describer import VocabularyDescriber
-from engine.recommend.candidates import CandidateEmbedder
-from engine.recommend.retrieval import query_direction, top_w
+from engine.recommend.candidates import NEIGHBOURS, CandidateEmbedder, nearest_views, view_mix
+from engine.recommend.photo_library import shortlist
+from engine.recommend.recommender import Recommendation
+from engine.recommend.retrieval import nearest, query_direction, top_w, unit
 
 SIZES = (1_000, 10_000, 100_000)
 CANDIDATES = (50, 200)
@@ -49,9 +51,10 @@ class SizeResult:
     """Latencies (ms) at one library size; dicts are keyed by the number of candidates."""
 
     photos: int
-    matrix_mb: float  # vectors as loaded: float32 [n, d]
+    matrix_mb: float  # vectors as questions hold them: 8-bit codes and their fine bytes [n, d] each
     index_mb: float  # the row ids and path strings held next to them
-    new_question_ms: dict[int, list[float]] = field(default_factory=dict)  # a category not asked before
+    new_question_ms: dict[int, list[float]] = field(default_factory=dict)  # a category not asked before (items
+    # embedded before: their vectors stored, their nearest photos not remembered)
     repeat_ms: dict[int, list[float]] = field(default_factory=dict)  # the same categories asked again
     new_question_phases: dict[int, dict[str, float]] = field(default_factory=dict)  # medians of timings_ms
     repeat_phases: dict[int, dict[str, float]] = field(default_factory=dict)
@@ -61,6 +64,7 @@ class SizeResult:
     parts_ms: dict[str, float] = field(default_factory=dict)  # pieces of a query timed on their own (medians)
     caption_embedding_ms: float = 0.0  # embedding the 64 retrieved captions, which indexing does instead (median)
     caption_tokens: int = 0  # the longest of the retrieved photos' captions, in tokens
+    scan_recall: dict[str, float] = field(default_factory=dict)  # the codes' scans against float32 ones
 
 
 def build_catalogs(source: Path, out: Path, per_size: int, seed: int = 0) -> dict[str, Path]:
@@ -126,61 +130,96 @@ def measure_size(profile: Path, catalogs: dict[str, Path], photos: int, per_size
         lens.recommender.embedder.vectors([i for group in items.values() for i in group])  # a known catalog
         for n in CANDIDATES:
             asked = [_category(n, q) for q in range(1, per_size)]
-            result.new_question_ms[n], result.new_question_phases[n] = _recommend_all(lens, catalogs, asked)
-            result.repeat_ms[n], result.repeat_phases[n] = _recommend_all(lens, catalogs, asked)
+            new, again = _recommend_all(lens, catalogs, asked)
+            result.new_question_ms[n], result.new_question_phases[n] = new
+            result.repeat_ms[n], result.repeat_phases[n] = again
             result.new_pictures_ms[n] = statistics.median(_new_pictures_ms(lens, c, items[c]) for c in asked[:3])
         result.search_ms = [_timed(partial(lens.search, text, k=20))[0] for text in SEARCHES]
-        result.parts_ms, result.caption_embedding_ms, result.caption_tokens = _parts(
+        result.parts_ms, result.caption_embedding_ms, result.caption_tokens, result.scan_recall = _parts(
             lens, items[_category(CANDIDATES[0], 1)]
         )
     return result
 
 
-def _recommend_all(lens, catalogs: dict[str, Path], categories: list[str]) -> tuple[list[float], dict[str, float]]:
-    latencies, phases = [], {}
+Latencies = tuple[list[float], dict[str, float]]  # per question ms, and the median of each phase
+
+
+def _recommend_all(lens, catalogs: dict[str, Path], categories: list[str]) -> tuple[Latencies, Latencies]:
+    """Each category asked as a new question (its items' vectors stored, as of a catalog seen before, but none of
+    their nearest photos remembered: the library forgets them first), then at once asked again (as when a
+    judgement re-ranks it)."""
+    runs: tuple[list, list] = ([], [])
     for category in categories:
-        ms, rec = _timed(partial(lens.recommend, category, catalogs[category]))
-        latencies.append(ms)
+        lens.photo_library().neighbours.clear()
+        for run in runs:
+            run.append(_timed(partial(lens.recommend, category, catalogs[category])))
+    return _latencies(runs[0]), _latencies(runs[1])
+
+
+def _latencies(runs: list[tuple[float, Recommendation]]) -> Latencies:
+    phases: dict[str, list[float]] = {}
+    for _, rec in runs:
         for phase, value in rec.timings_ms.items():
             phases.setdefault(phase, []).append(value)
-    return latencies, {phase: statistics.median(values) for phase, values in phases.items()}
+    return [ms for ms, _ in runs], {phase: statistics.median(values) for phase, values in phases.items()}
 
 
 def _new_pictures_ms(lens, category: str, items) -> float:
-    """A question whose candidates' pictures and names were never seen: a fresh embedder memoises nothing."""
+    """A question whose candidates' pictures and names were never seen: a fresh embedder memoises nothing, the
+    library remembers none of their nearest photos."""
     embedder = CandidateEmbedder(lens.image_encoder, lens.text_encoder)
+    lens.photo_library().neighbours.clear()
     return _timed(partial(lens.recommend_items, category, items, embedder=embedder))[0]
 
 
-def _parts(lens, items) -> tuple[dict[str, float], float, int]:
-    """Pieces of a query on their own (the O(photos) scans, the O(w) fetch), and what embedding the retrieved
-    photos' captions would add to each new question had indexing not stored their vectors."""
-    _, paths, matrix = lens.store.load_matrix()
+def _parts(lens, items) -> tuple[dict[str, float], float, int, dict[str, float]]:
+    """Pieces of a query on their own (the O(photos) scans, on the codes and, as the baseline, on float32 vectors;
+    the O(w) fetch), what embedding the retrieved photos' captions would add to each new question had indexing not
+    stored their vectors, and the scans' recall of the float32 scans' photos."""
+    library = lens.photo_library()
+    _, _, matrix = lens.store.load_matrix(lens.bundle.identity)  # float32, from the rows: the baseline
     vectors = lens.recommender.embedder.vectors(items)
-    v_c = query_direction(vectors, matrix)
-    rows, _ = top_w(matrix, v_c, W)
-    wanted = [paths[r] for r in rows]
+    v_c = query_direction(vectors, library.mean)
+    rows, _ = library.top_w(v_c, W)
+    wanted = [library.paths[r] for r in rows]
     captions = [p.caption for p in lens.store.profiles(wanted)]
     tokens = max(len(lens.text_encoder.tokenizer.encode(c).ids) for c in captions)
-    return {
-        "library mean + category direction": _median_ms(lambda: query_direction(vectors, matrix)),
-        f"top-{W} scan (matrix x vector, partial sort)": _median_ms(lambda: top_w(matrix, v_c, W)),
+    image, text = lens.recommender.embedder.image_vectors(items), lens.recommender.embedder.text_vectors(items)
+    picture_share, name_share = view_mix(image, text)
+    queries = np.concatenate([picture_share[:, None] * unit(image) + name_share[:, None] * unit(text), unit(image),
+                              unit(text)])
+    codes = library.vectors
+    parts = {
+        f"top-{W} scan (8-bit codes, rescored)": _median_ms(lambda: codes.top(v_c, W, shortlist(W))),
+        f"top-{W} scan (float32 baseline)": _median_ms(lambda: top_w(matrix, v_c, W)),
+        f"nearest photos of {len(items)} candidates (3 views, 8-bit codes, rescored)": _median_ms(
+            lambda: codes.top(queries, NEIGHBOURS, shortlist(NEIGHBOURS)), repeats=3),
+        f"nearest photos of {len(items)} candidates (float32 baseline)": _median_ms(
+            lambda: nearest_views(image, text, matrix), repeats=3),
         f"fetch {W} profiles and caption vectors from the store": _median_ms(lambda: lens.store.profiles(wanted)),
-    }, _median_ms(lambda: lens.text_encoder.encode(captions), repeats=3), tokens  # `encode` does not memoise
+    }
+    exact_top, _ = top_w(matrix, v_c, W)
+    _, exact_rows = nearest(queries, matrix, NEIGHBOURS)
+    _, found = codes.top(queries, NEIGHBOURS, shortlist(NEIGHBOURS))
+    recall = {
+        f"top-{W}": len(np.intersect1d(codes.top(v_c, W, shortlist(W))[1][0], exact_top)) / len(exact_top),
+        f"nearest-{NEIGHBOURS}": float(np.mean([len(np.intersect1d(a, b)) / NEIGHBOURS
+                                                for a, b in zip(found, exact_rows)])),
+    }
+    captions_ms = _median_ms(lambda: lens.text_encoder.encode(captions), repeats=3)  # `encode` does not memoise
+    return parts, captions_ms, tokens, recall
 
 
 def _matrix_memory(profile: Path) -> tuple[float, float]:
+    """MB of the library's vectors as questions hold them (8-bit codes), and of its ids and paths."""
     with open_profile(profile) as lens:
-        ids, paths, matrix = lens.store.load_matrix()
-    index_bytes = ids.nbytes + sys.getsizeof(paths) + sum(sys.getsizeof(p) for p in paths)
-    del ids, paths, matrix
+        library = lens.photo_library()
+        paths = library.paths
+        index_bytes = library.ids.nbytes + sys.getsizeof(paths) + sum(sys.getsizeof(p) for p in paths)
+        vector_bytes = library.vectors.nbytes
+    del library, paths
     gc.collect()
-    return matrix_bytes(profile) / 2**20, index_bytes / 2**20
-
-
-def matrix_bytes(profile: Path) -> int:
-    with open_profile(profile) as lens:
-        return lens.store.count() * lens.bundle.embedding_dim * 4
+    return vector_bytes / 2**20, index_bytes / 2**20
 
 
 def rss_mb() -> float:

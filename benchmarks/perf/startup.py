@@ -65,9 +65,9 @@ def main() -> None:
 
     after_own_import = time.perf_counter()
     lens = unlock(Home(Path(sys.argv[1])), PASSPHRASE)
-    identity = lens.bundle.identity  # the bundle's checksums verified, as every start-up does
+    lens.bundle.identity  # the bundle's checksums verified, as every start-up does
     unlocked = time.perf_counter()
-    _, paths, _ = lens.store.load_matrix(identity)  # the photos of the active bundle, as the engine loads them
+    paths = lens.photo_library().paths  # the photos of the active bundle, as questions read them (8-bit codes)
     loaded = time.perf_counter()
     _ = lens.recommender  # the models: image and text encoders (and the ranker, when the bundle has one)
     warmed = time.perf_counter()

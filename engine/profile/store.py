@@ -32,6 +32,7 @@ import sqlcipher3
 from engine.catalog.items import CatalogItem, category_key
 from engine.library.scan import is_excluded
 from engine.profile.keys import KEY_BYTES, RESTORE_OR_WIPE, KeyManager, KeyStoreError, shred_file
+from engine.profile.quantized_vectors import QuantizedVectors
 from engine.profile.records import Corrections, Failure, Fingerprint, Judgement, PhotoProfile
 from engine.profile.vector_snapshot import Matrix, VectorSnapshot
 
@@ -446,22 +447,28 @@ class ProfileStore:
 
     def load_matrix(self, encoded_with: str | None = None) -> tuple[np.ndarray, list[str], np.ndarray]:
         """Ids (int64 [n]), paths and L2-normalised vectors (float32 [n, d]) of all photos (of those the bundle
-        `encoded_with` made, if given: another bundle's vectors are not comparable), in id order.
+        `encoded_with` made, if given: another bundle's vectors are not comparable), in id order, from the rows."""
+        return self._read_matrix(encoded_with)
+
+    def load_library(self, encoded_with: str | None = None) -> Matrix:
+        """`load_matrix` with the vectors quantized (`QuantizedVectors`), as questions scan them.
 
         From the encrypted snapshot when it is of the store's current photos version (one file read and decrypted),
         else from the store's rows, after which the snapshot is written again."""
         version = self.photos_version()
         found = self._snapshot.read(version, encoded_with)
         if found is not None:
-            return found.ids, found.paths, found.vectors
-        ids, paths, matrix = self._read_matrix(encoded_with)
+            return found
+        ids, paths, vectors = self._read_matrix(encoded_with)
+        matrix = Matrix(ids, paths, QuantizedVectors.of(vectors))
+        del vectors
         try:
-            self._snapshot.write(version, encoded_with, Matrix(ids, paths, matrix))
+            self._snapshot.write(version, encoded_with, matrix)
         except OSError:  # a full or read-only disk: the next start-up reads the rows again
             pass
         if self.photos_version() != version:  # changed meanwhile, photos forgotten perhaps: not theirs to keep
             self._snapshot.discard()
-        return ids, paths, matrix
+        return matrix
 
     def photos_version(self) -> int:
         """The counter every change to a photo or its vector advances (0 before the first)."""
@@ -550,11 +557,6 @@ class ProfileStore:
         """Store aspect-word vectors (of words the photos have)."""
         with self._writing() as db:
             db.executemany(_UPSERT_WORD, [(word, _blob(vector)) for word, vector in vectors])
-
-    def data_version(self) -> int:
-        """Changes whenever another connection (another process, say `visuallens index`) commits to the store."""
-        with self._reading() as db:
-            return db.execute("PRAGMA data_version").fetchone()[0]
 
     def count(self) -> int:
         with self._reading() as db:

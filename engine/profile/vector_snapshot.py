@@ -1,7 +1,7 @@
 """An encrypted copy of the library matrix beside the store, so a start-up reads one file instead of every row.
 
-The store stays the source of truth. The snapshot holds the ids, paths and unit vectors of the photos one bundle
-encoded, as of one `photos_version` of the store (a counter the store's triggers advance on every change to a photo
+The store stays the source of truth. The snapshot holds the ids, paths and quantized unit vectors (8-bit codes, their
+scales and mean: `QuantizedVectors`) of the photos one bundle encoded, as of one `photos_version` of the store (a counter the store's triggers advance on every change to a photo
 or its vector). It is sealed with AES-GCM under a key derived from the store key (HKDF-SHA256, its own purpose), in
 chunks of CHUNK_BYTES (memory stays bounded at a million photos), each chunk authenticated with the header (version,
 bundle, shape), its number and whether it is the last: a chunk moved, dropped or changed fails authentication. A
@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from engine.home import write_private_stream
+from engine.profile.quantized_vectors import QuantizedVectors
 
-FORMAT = "visuallens-vectors/1"
+FORMAT = "visuallens-vectors/2"  # /1 held float32 vectors: such a snapshot is stale, rebuilt from the store
 CHUNK_BYTES = 16 << 20
 _NONCE_PREFIX_BYTES = 8  # random per snapshot; the chunk number fills the nonce's last 4 bytes
 _HEADER_LENGTH = struct.Struct("<I")
@@ -36,11 +37,11 @@ _TAG_BYTES = 16
 
 @dataclass(frozen=True)
 class Matrix:
-    """What the library matrix is: photo ids (int64 [n]), paths and unit vectors (float32 [n, d]), in id order."""
+    """What the library matrix is: photo ids (int64 [n]), paths and their unit vectors' codes, in id order."""
 
     ids: np.ndarray
     paths: list[str]
-    vectors: np.ndarray
+    vectors: QuantizedVectors
 
 
 class VectorSnapshot:
@@ -74,9 +75,11 @@ class VectorSnapshot:
     def write(self, version: int, identity: str | None, matrix: Matrix) -> None:
         """Seal `matrix` as of `version` for `identity`, replacing the old snapshot in one rename."""
         paths = "\0".join(matrix.paths).encode("utf-8", "surrogateescape")  # NUL: the one byte no path holds
-        parts = [_bytes(np.ascontiguousarray(matrix.ids, "<i8")), _bytes(np.ascontiguousarray(matrix.vectors, "<f4")),
+        vectors = matrix.vectors
+        parts = [_bytes(np.ascontiguousarray(matrix.ids, "<i8")), _bytes(np.ascontiguousarray(vectors.codes, "u1")),
+                 _bytes(np.ascontiguousarray(vectors.fine, "i1")), _bytes(np.ascontiguousarray(vectors.scales, "<f4")), _bytes(np.ascontiguousarray(vectors.mean, "<f4")),
                  memoryview(paths)]
-        dim = int(matrix.vectors.shape[1]) if matrix.vectors.ndim == 2 else 0
+        dim = int(vectors.codes.shape[1])
         prefix = os.urandom(_NONCE_PREFIX_BYTES)
         header = {"format": FORMAT, "version": version, "identity": identity, "rows": len(matrix.paths), "dim": dim,
                   "paths_bytes": len(paths), "prefix": prefix.hex()}
@@ -97,7 +100,7 @@ class VectorSnapshot:
         self.path.unlink(missing_ok=True)
 
     def _open(self, file: io.BufferedReader, header_bytes: bytes, prefix: bytes, sizes: list[int]) -> list[bytearray]:
-        """The decrypted parts (ids, vectors, paths): each chunk read into one reused buffer and decrypted straight
+        """The decrypted parts (ids, codes, fine codes, scales, mean, paths): each chunk read into one reused buffer and decrypted straight
         into its part's buffer (no copy of the matrix beyond the matrix itself)."""
         parts = [bytearray(size) for size in sizes]
         total = len(_chunk_sizes(sizes))
@@ -119,7 +122,7 @@ def _bytes(array: np.ndarray) -> memoryview:
 
 
 def _part_sizes(rows: int, dim: int, paths_bytes: int) -> list[int]:
-    return [8 * rows, 4 * rows * dim, paths_bytes]
+    return [8 * rows, rows * dim, rows * dim, 4 * dim, 4 * dim, paths_bytes]
 
 
 def _chunk_sizes(sizes: list[int]) -> list[int]:
@@ -134,9 +137,12 @@ def _chunk_data(header: bytes, number: int, last: bool) -> bytes:
 
 
 def _matrix(parts: list[bytearray], rows: int, dim: int) -> Matrix:
-    ids, vectors, paths = parts
+    ids, codes, fine, scales, mean, paths = parts
     names = paths.decode("utf-8", "surrogateescape").split("\0") if rows else []
     if len(names) != rows:
         raise ValueError("the snapshot's paths do not match its rows")
-    return Matrix(np.frombuffer(ids, dtype="<i8").astype(np.int64), names,
-                  np.frombuffer(vectors, dtype="<f4").reshape(rows, dim))
+    vectors = QuantizedVectors(np.frombuffer(codes, dtype=np.uint8).reshape(rows, dim),
+                               np.frombuffer(fine, dtype=np.int8).reshape(rows, dim),
+                               np.frombuffer(scales, dtype="<f4").astype(np.float32),
+                               np.frombuffer(mean, dtype="<f4").astype(np.float32))
+    return Matrix(np.frombuffer(ids, dtype="<i8").astype(np.int64), names, vectors)

@@ -18,6 +18,7 @@ from engine.library.fingerprint import content_hash
 from engine.models.encoders import ImageEncoder, TextEncoder
 from engine.profile.records import Fingerprint
 from engine.profile.store import StoreBusyError, StoreWriteError
+from engine.recommend.photo_library import PhotoLibrary, excluded_key, row_keys
 from engine.recommend.retrieval import nearest, unit
 
 NEIGHBOURS = 32  # library photos retrieved per candidate and view
@@ -49,16 +50,30 @@ class CandidateSet:
         excluded: np.ndarray | None = None,
     ) -> CandidateSet:
         """Candidates whose neighbours are retrieved from the `library` matrix of photo vectors (rows `excluded`
-        left out): one pass over it with their pictures and names, the picture-and-name view mixed from those two."""
-        n = len(image)
-        picture_share, name_share = view_mix(image, text)
+        left out)."""
+        neighbours, rows = nearest_views(image, text, library, excluded)
+        return cls(image, text, visual, neighbours, rows, len(library))
 
-        def picture_and_name(sims: np.ndarray) -> np.ndarray:
-            return picture_share[:, None] * sims[:n] + name_share[:, None] * sims[n:]
+    @classmethod
+    def remembered(
+        cls, image: np.ndarray, text: np.ndarray, visual: np.ndarray, library: PhotoLibrary,
+        excluded: np.ndarray | None = None,
+    ) -> CandidateSet:
+        """As `against`, from the library's quantized vectors: only the neighbours of candidates it does not
+        remember (by their picture and name vectors, with the same rows excluded) are retrieved, then remembered."""
+        def retrieve(todo: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+            picture, name = unit(image[todo]), unit(text[todo])
+            picture_share, name_share = view_mix(image[todo], text[todo])
+            both = picture_share[:, None] * picture + name_share[:, None] * name  # its similarities mix theirs
+            sims, rows = library.nearest(np.concatenate([both, picture, name]), NEIGHBOURS, excluded)
+            n = len(todo)
+            views = np.stack([sims[:n], sims[n : 2 * n], sims[2 * n :]], axis=1)  # in VIEWS order
+            return list(zip(views, rows[:n]))
 
-        sims, rows = nearest(np.concatenate([unit(image), unit(text)]), library, NEIGHBOURS, picture_and_name, excluded)
-        neighbours = np.stack([sims[2 * n :], sims[:n], sims[n : 2 * n]], axis=1)  # in VIEWS order
-        return cls(image, text, visual, neighbours, rows[2 * n :], len(library))
+        found = library.neighbours.get(row_keys(image, text, salt=excluded_key(excluded)), retrieve)
+        neighbours = np.stack([sims for sims, _ in found]) if found else np.zeros((0, len(VIEWS), NEIGHBOURS), np.float32)
+        rows = np.stack([r for _, r in found]) if found else np.zeros((0, NEIGHBOURS), np.int64)
+        return cls(image, text, visual, neighbours, rows, len(library))
 
     def support(self, similarity: float) -> int:
         """How many distinct library photos are at least `similarity` like some candidate (picture and name)."""
@@ -88,11 +103,11 @@ class ItemEmbedder(ABC):
         return candidate_vectors(self.image_vectors(items), self.text_vectors(items))
 
     def candidate_set(
-        self, items: Sequence[CatalogItem], library: np.ndarray, excluded: np.ndarray | None = None
+        self, items: Sequence[CatalogItem], library: PhotoLibrary, excluded: np.ndarray | None = None
     ) -> CandidateSet:
-        """Everything the scorers read about `items`, against the library matrix (rows `excluded` left out)."""
-        return CandidateSet.against(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items),
-                                    library, excluded)
+        """Everything the scorers read about `items`, against the library (rows `excluded` left out)."""
+        return CandidateSet.remembered(self.image_vectors(items), self.text_vectors(items), self.visual_vectors(items),
+                                       library, excluded)
 
 
 class ItemVectorStore(Protocol):
@@ -210,6 +225,22 @@ class CandidateEmbedder(ItemEmbedder):
             change(cast(ItemVectorStore, self.store))
         except (StoreBusyError, StoreWriteError):
             pass
+
+
+def nearest_views(
+    image: np.ndarray, text: np.ndarray, library: np.ndarray, excluded: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """([n, len(VIEWS), NEIGHBOURS] similarities, [n, NEIGHBOURS] rows by picture and name) of the library photos
+    nearest each candidate: one pass over the matrix with their pictures and names, the picture-and-name view mixed
+    from those two."""
+    n = len(image)
+    picture_share, name_share = view_mix(image, text)
+
+    def picture_and_name(sims: np.ndarray) -> np.ndarray:
+        return picture_share[:, None] * sims[:n] + name_share[:, None] * sims[n:]
+
+    sims, rows = nearest(np.concatenate([unit(image), unit(text)]), library, NEIGHBOURS, picture_and_name, excluded)
+    return np.stack([sims[2 * n :], sims[:n], sims[n : 2 * n]], axis=1), rows[2 * n :]  # in VIEWS order
 
 
 def candidate_vectors(image: np.ndarray, text: np.ndarray) -> np.ndarray:

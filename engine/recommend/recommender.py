@@ -17,8 +17,9 @@ from engine.models.encoders import TextEncoder
 from engine.profile.records import Judgement, PhotoProfile
 from engine.recommend.candidates import ItemEmbedder
 from engine.recommend.feedback import feedback_shift
+from engine.recommend.photo_library import PhotoLibrary
 from engine.recommend.ranker import OnnxRanker
-from engine.recommend.retrieval import query_direction, top_w, unit
+from engine.recommend.retrieval import query_direction, unit
 from engine.recommend.scorer import (
     HistoryContext,
     ScoredCandidates,
@@ -138,7 +139,7 @@ class ProfileSource(Protocol):
 
 
 class Recommender:
-    """Recommends over the in-memory library matrix with the bundle's trained ranker, else the zero-shot scorer."""
+    """Recommends over the in-memory photo library with the bundle's trained ranker, else the zero-shot scorer."""
 
     def __init__(
         self,
@@ -163,32 +164,35 @@ class Recommender:
         category: str,
         candidates: Sequence[CatalogItem],
         category_items: Sequence[CatalogItem],
-        matrix: np.ndarray,
-        paths: Sequence[str],
+        library: PhotoLibrary,
         store: ProfileSource,
         query: str | None = None,
         w: int = 64,
         steering: Steering = Steering(),
     ) -> Recommendation:
-        """Rank `candidates`; `category_items` define v_c; `store` holds the profiles of the library's `paths`;
+        """Rank `candidates`; `category_items` define v_c; `store` holds the profiles of the `library`'s photos;
         `steering` applies the user's judgements and corrections."""
         grid_side(w)  # validates w early
         if not candidates:
             raise ValueError(f"no candidates in category {category!r}")
         timings: dict[str, float] = {}
         tick = time.perf_counter()
-        cands = self.embedder.candidate_set(candidates, matrix, steering.excluded_rows)
+        cands = self.embedder.candidate_set(candidates, library, steering.excluded_rows)
         cand_vectors = cands.vectors
         item_vectors = cand_vectors if category_items is candidates else self.embedder.vectors(category_items)
-        v_c = query_direction(item_vectors, matrix)
+        v_c = query_direction(item_vectors, library.mean)
         timings["candidates"] = _ms(tick)
 
         tick = time.perf_counter()
-        rows, relevance = top_w(matrix, v_c, w, steering.excluded_rows)
-        grid_paths = [paths[r] for r in rows]
-        by_path = {p.path: p for p in store.profiles(grid_paths)}
-        profiles = _without_words([by_path[p] for p in grid_paths], steering.removed_words)
-        ctx = self._context(profiles, matrix[rows], relevance, store, cands.visual.shape[1])
+        rows, _ = library.top_w(v_c, w, steering.excluded_rows)
+        by_path = {p.path: p for p in store.profiles([library.paths[r] for r in rows])}
+        profiles = [by_path[library.paths[r]] for r in rows]
+        vectors = unit(np.stack([p.vector for p in profiles])) if profiles else np.zeros((0, len(v_c)), np.float32)
+        relevance = (vectors @ v_c).astype(np.float32)  # exact: the scan's similarities carry its rounding
+        order = np.argsort(-relevance, kind="stable")
+        profiles = _without_words([profiles[i] for i in order], steering.removed_words)
+        grid_paths = [p.path for p in profiles]
+        ctx = self._context(profiles, vectors[order], relevance[order], store, cands.visual.shape[1])
         shown = _shared_words(profiles, ctx.aspect_words)
         timings["retrieve"] = _ms(tick)
 

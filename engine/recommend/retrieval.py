@@ -27,12 +27,18 @@ def category_vector(item_vectors: np.ndarray) -> np.ndarray:
     return unit(np.mean(unit(item_vectors), axis=0))
 
 
-def query_direction(item_vectors: np.ndarray, library: np.ndarray) -> np.ndarray:
-    """Retrieve along the direction from the user's average photo towards the category.
+def library_mean(vectors: np.ndarray) -> np.ndarray:
+    """The mean of a matrix's rows of photo vectors (a zero, which broadcasts like one, when it has none)."""
+    if len(vectors) == 0:
+        return np.zeros((), np.float32)
+    return vectors.mean(axis=0, dtype=np.float32)
+
+
+def query_direction(item_vectors: np.ndarray, library_mean: np.ndarray) -> np.ndarray:
+    """Retrieve along the direction from the user's average photo (`library_mean`) towards the category.
 
     Near-blank or generic photos sit close to every mean and would otherwise top every query (hubness).
     """
-    library_mean = library.mean(axis=0) if len(library) else 0.0
     return unit(category_vector(item_vectors) - library_mean)
 
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.recommend.photo_library import PhotoLibrary
 from engine.recommend.recommender import ProfileSource, Steering
-from engine.recommend.retrieval import query_direction, top_w
+from engine.recommend.retrieval import query_direction
 
 
 @dataclass(frozen=True)
@@ -42,13 +43,13 @@ class Taste:
 
 
 def read_taste(
-    category: str, item_vectors: np.ndarray, matrix: np.ndarray, paths: list[str], store: ProfileSource,
-    steering: Steering, w: int = 64,
+    category: str, item_vectors: np.ndarray, library: PhotoLibrary, store: ProfileSource, steering: Steering,
+    w: int = 64,
 ) -> Taste:
-    """The taste for `category`, whose items' vectors are `item_vectors`, over the library `matrix` and `paths`."""
-    v_c = query_direction(item_vectors, matrix)
-    rows, relevance = top_w(matrix, v_c, w, steering.excluded_rows)
-    grid = [paths[r] for r in rows]
+    """The taste for `category`, whose items' vectors are `item_vectors`, over the photo `library`."""
+    v_c = query_direction(item_vectors, library.mean)
+    rows, relevance = library.top_w(v_c, w, steering.excluded_rows)
+    grid = [library.paths[r] for r in rows]
     by_path = {p.path: p for p in store.profiles(grid)}
     weights = np.maximum(relevance.astype(np.float64), 0.0)
     total = weights.sum() or 1.0
@@ -64,5 +65,5 @@ def read_taste(
     words += [TasteWord(word, 0.0, (), pinned=True) for word in sorted(steering.pinned_words - holders.keys())]
     words += [TasteWord(word, 0.0, (), removed=True) for word in sorted(steering.removed_words - holders.keys())]
     words.sort(key=lambda t: (-t.weight, t.word))
-    excluded = [paths[r] for r in (steering.excluded_rows if steering.excluded_rows is not None else ())]
+    excluded = [library.paths[r] for r in (steering.excluded_rows if steering.excluded_rows is not None else ())]
     return Taste(category, words, grid, excluded)

@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.recommend.candidates import NEIGHBOURS, CandidateSet, candidate_vectors
 from engine.recommend.ranker import ranker_feeds
-from engine.recommend.retrieval import query_direction, top_w, unit
+from engine.recommend.retrieval import library_mean, query_direction, top_w, unit
 from engine.recommend.scorer import HistoryContext
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class ExampleBuilder:
         image, visual = f.item_image[cand_rows], f.item_visual[cand_rows]
         text = (f.item_name if names_only else f.item_text)[cand_rows]
         category_items = candidate_vectors(image, text)  # as the engine serves a catalog: its items define v_c
-        v_c = query_direction(category_items, library)
+        v_c = query_direction(category_items, library_mean(library))
         if view.retrieval == "top":
             picked, relevance = top_w(library, v_c, view.w)
             candidates = CandidateSet.against(image, text, visual, library)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from engine.profile import vector_snapshot
+from engine.profile.quantized_vectors import QuantizedVectors
 from engine.profile.records import PhotoProfile
 from engine.profile.store import SNAPSHOT_SUFFIX, ProfileStore
 from engine.profile.vector_snapshot import Matrix, VectorSnapshot
@@ -47,46 +48,55 @@ def _from_rows(store: ProfileStore, monkeypatch) -> list[bool]:
     return loads
 
 
-def test_a_current_snapshot_gives_the_same_matrix_without_reading_the_rows(store, monkeypatch):
+def _same(a: Matrix, b: Matrix) -> None:
+    np.testing.assert_array_equal(a.ids, b.ids)
+    assert a.paths == b.paths
+    for part in ("codes", "scales", "mean"):
+        np.testing.assert_array_equal(getattr(a.vectors, part), getattr(b.vectors, part))
+
+
+def test_a_current_snapshot_gives_the_same_library_without_reading_the_rows(store, monkeypatch):
     loads = _from_rows(store, monkeypatch)
-    first = store.load_matrix("lite@1#abc")
-    second = store.load_matrix("lite@1#abc")
+    first = store.load_library("lite@1#abc")
+    second = store.load_library("lite@1#abc")
     assert loads == [True]  # the second load read the snapshot only
-    np.testing.assert_array_equal(first[0], second[0])
-    assert first[1] == second[1] and first[1][0] == "/photos/IMG_0\n.jpg"
-    np.testing.assert_array_equal(first[2], second[2])
+    _same(first, second)
+    assert first.paths[0] == "/photos/IMG_0\n.jpg" and first.vectors.codes.dtype == np.uint8
+    ids, paths, vectors = store.load_matrix("lite@1#abc")  # the rows, as the codes hold them
+    np.testing.assert_allclose(first.vectors.rows(np.arange(len(paths))), vectors, atol=first.vectors.scales.max())
+    np.testing.assert_allclose(first.vectors.mean, vectors.mean(axis=0), atol=1e-6)
     assert oct(_snapshot(store).stat().st_mode & 0o777) == "0o600"
 
 
 def test_any_change_to_the_photos_makes_it_stale(store, monkeypatch):
     loads = _from_rows(store, monkeypatch)
-    store.load_matrix()
+    store.load_library()
     store.add_profiles(_profiles(5, 1))
-    assert len(store.load_matrix()[1]) == 6
+    assert len(store.load_library().paths) == 6
     store.touch("/photos/IMG_1\n.jpg", 99, 99)
-    store.load_matrix()
+    store.load_library()
     store.move("/photos/IMG_2\n.jpg", "/photos/moved.jpg", "/photos", 2, 2)
-    assert "/photos/moved.jpg" in store.load_matrix()[1]
+    assert "/photos/moved.jpg" in store.load_library().paths
     assert loads == [True] * 4
 
 
 def test_another_bundle_or_a_tampered_snapshot_is_not_used(store, monkeypatch):
     loads = _from_rows(store, monkeypatch)
-    store.load_matrix("lite@1#abc")
-    assert store.load_matrix("lite@2#def")[1] == []  # another bundle's view: read from the rows
+    store.load_library("lite@1#abc")
+    assert store.load_library("lite@2#def").paths == []  # another bundle's view: read from the rows
     data = bytearray(_snapshot(store).read_bytes())
     data[-20] ^= 1
     _snapshot(store).write_bytes(bytes(data))
-    assert len(store.load_matrix("lite@2#def")[1]) == 0 and len(loads) == 3
+    assert len(store.load_library("lite@2#def").paths) == 0 and len(loads) == 3
     assert VectorSnapshot(_snapshot(store), bytes(32)).read(store.photos_version(), "lite@2#def") is None  # other key
 
 
 def test_forgetting_photos_removes_the_snapshot_with_their_vectors(store):
-    store.load_matrix()
+    store.load_library()
     assert _snapshot(store).exists()
     store.forget(["/photos/IMG_3\n.jpg"])
     assert not _snapshot(store).exists()
-    assert "/photos/IMG_3\n.jpg" not in store.load_matrix()[1]
+    assert "/photos/IMG_3\n.jpg" not in store.load_library().paths
     store.wipe_all()
     assert not _snapshot(store).exists()
 
@@ -94,7 +104,7 @@ def test_forgetting_photos_removes_the_snapshot_with_their_vectors(store):
 def test_a_wiped_profile_shreds_the_snapshot(tmp_path):
     with ProfileStore.open(tmp_path / "profile.db", KEY) as opened:
         opened.add_profiles(_profiles(0, 2))
-        opened.load_matrix()
+        opened.load_library()
     ProfileStore.destroy_files(tmp_path / "profile.db")
     assert not os.path.exists(tmp_path / f"profile.db{SNAPSHOT_SUFFIX}")
 
@@ -104,11 +114,11 @@ def test_chunks_cannot_be_dropped_or_reordered(tmp_path, monkeypatch):
     snapshot = VectorSnapshot(tmp_path / "vectors", KEY)
     rng = np.random.default_rng(0)
     matrix = Matrix(np.arange(10, dtype=np.int64), [f"/p/{i}" for i in range(10)],
-                    rng.standard_normal((10, DIM)).astype(np.float32))
+                    QuantizedVectors.of(rng.standard_normal((10, DIM)).astype(np.float32)))
     snapshot.write(7, None, matrix)
     again = snapshot.read(7, None)
-    assert again is not None and again.paths == matrix.paths
-    np.testing.assert_array_equal(again.vectors, matrix.vectors)
+    assert again is not None
+    _same(again, matrix)
     data = (tmp_path / "vectors").read_bytes()
     header = 4 + int.from_bytes(data[:4], "little")
     sealed = 64 + 16
@@ -117,6 +127,6 @@ def test_chunks_cannot_be_dropped_or_reordered(tmp_path, monkeypatch):
     assert snapshot.read(7, None) is None
     (tmp_path / "vectors").write_bytes(data[:-sealed])  # the last chunk dropped
     assert snapshot.read(7, None) is None
-    empty = Matrix(np.empty(0, np.int64), [], np.empty((0, 0), np.float32))
+    empty = Matrix(np.empty(0, np.int64), [], QuantizedVectors.of(np.empty((0, 0), np.float32)))
     snapshot.write(8, None, empty)
-    assert (found := snapshot.read(8, None)) is not None and found.paths == [] and found.vectors.shape == (0, 0)
+    assert (found := snapshot.read(8, None)) is not None and found.paths == [] and found.vectors.codes.shape == (0, 0)
