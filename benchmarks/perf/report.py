@@ -425,7 +425,8 @@ def plot_queries(q: dict, path: Path) -> None:
         curve(left, [p95(s["repeat_ms"][n]) for s in sizes], "o-", f"recommend p95, {n} cand., asked before")
         curve(left, [p95(s["new_question_ms"][n]) for s in sizes], "s--", f"recommend p95, {n} cand., new question")
     curve(left, [p95(s["search_ms"]) for s in sizes], "^-", "search p95")
-    left.axhline(TARGET_P95_MS, color="red", linestyle=":", label=f"target at {TARGET_PHOTOS:,}: {TARGET_P95_MS:.0f} ms")
+    left.axhline(TARGET_P95_MS, color="red", linestyle=":",
+                 label=f"target at {TARGET_PHOTOS:,}: {TARGET_P95_MS:.0f} ms")
     if x[-1] >= LARGE_PHOTOS:
         left.axhline(LARGE_P95_MS, color="purple", linestyle=":",
                      label=f"target at {LARGE_PHOTOS:,}: {LARGE_P95_MS:.0f} ms")

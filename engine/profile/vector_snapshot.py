@@ -1,8 +1,8 @@
 """An encrypted copy of the library matrix beside the store, so a start-up reads one file instead of every row.
 
 The store stays the source of truth. The snapshot holds the ids, paths and quantized unit vectors (8-bit codes, their
-scales and mean: `QuantizedVectors`) of the photos one bundle encoded, as of one `photos_version` of the store (a counter the store's triggers advance on every change to a photo
-or its vector). It is sealed with AES-GCM under a key derived from the store key (HKDF-SHA256, its own purpose), in
+scales and mean: `QuantizedVectors`) of the photos one bundle encoded, as of one `photos_version` of the store (a
+counter the store's triggers advance on every change to a photo or its vector). It is sealed with AES-GCM under a key derived from the store key (HKDF-SHA256, its own purpose), in
 chunks of CHUNK_BYTES (memory stays bounded at a million photos), each chunk authenticated with the header (version,
 bundle, shape), its number and whether it is the last: a chunk moved, dropped or changed fails authentication. A
 snapshot that is missing, of another version or bundle, or that fails authentication is not used (the store is read
@@ -76,9 +76,9 @@ class VectorSnapshot:
         """Seal `matrix` as of `version` for `identity`, replacing the old snapshot in one rename."""
         paths = "\0".join(matrix.paths).encode("utf-8", "surrogateescape")  # NUL: the one byte no path holds
         vectors = matrix.vectors
-        parts = [_bytes(np.ascontiguousarray(matrix.ids, "<i8")), _bytes(np.ascontiguousarray(vectors.codes, "u1")),
-                 _bytes(np.ascontiguousarray(vectors.fine, "i1")), _bytes(np.ascontiguousarray(vectors.scales, "<f4")), _bytes(np.ascontiguousarray(vectors.mean, "<f4")),
-                 memoryview(paths)]
+        arrays = ((matrix.ids, "<i8"), (vectors.codes, "u1"), (vectors.fine, "i1"), (vectors.scales, "<f4"),
+                  (vectors.mean, "<f4"))
+        parts = [_bytes(np.ascontiguousarray(array, dtype)) for array, dtype in arrays] + [memoryview(paths)]
         dim = int(vectors.codes.shape[1])
         prefix = os.urandom(_NONCE_PREFIX_BYTES)
         header = {"format": FORMAT, "version": version, "identity": identity, "rows": len(matrix.paths), "dim": dim,
@@ -100,8 +100,8 @@ class VectorSnapshot:
         self.path.unlink(missing_ok=True)
 
     def _open(self, file: io.BufferedReader, header_bytes: bytes, prefix: bytes, sizes: list[int]) -> list[bytearray]:
-        """The decrypted parts (ids, codes, fine codes, scales, mean, paths): each chunk read into one reused buffer and decrypted straight
-        into its part's buffer (no copy of the matrix beyond the matrix itself)."""
+        """The decrypted parts (ids, codes, fine codes, scales, mean, paths): each chunk read into one reused buffer
+        and decrypted straight into its part's buffer (no copy of the matrix beyond the matrix itself)."""
         parts = [bytearray(size) for size in sizes]
         total = len(_chunk_sizes(sizes))
         sealed = memoryview(bytearray(min(CHUNK_BYTES, max(sizes)) + _TAG_BYTES))

@@ -71,9 +71,11 @@ class CandidateSet:
             return list(zip(views, rows[:n]))
 
         found = library.neighbours.get(row_keys(image, text, salt=excluded_key(excluded)), retrieve)
-        neighbours = np.stack([sims for sims, _ in found]) if found else np.zeros((0, len(VIEWS), NEIGHBOURS), np.float32)
-        rows = np.stack([r for _, r in found]) if found else np.zeros((0, NEIGHBOURS), np.int64)
-        return cls(image, text, visual, neighbours, rows, len(library))
+        if not found:
+            return cls(image, text, visual, np.zeros((0, len(VIEWS), NEIGHBOURS), np.float32),
+                       np.zeros((0, NEIGHBOURS), np.int64), len(library))
+        return cls(image, text, visual, np.stack([sims for sims, _ in found]), np.stack([r for _, r in found]),
+                   len(library))
 
     def support(self, similarity: float) -> int:
         """How many distinct library photos are at least `similarity` like some candidate (picture and name)."""

@@ -133,7 +133,7 @@ def test_a_question_asked_again_scans_nothing_until_the_photos_change(indexed, c
     with unlock(Home.default()) as lens:
         first = lens.recommend("outing", catalog)
         library = lens.photo_library()
-        lens.judge("outing", catalog, first.ranked[-1].item.id, liked=True)  # a write that leaves the photos as they are
+        lens.judge("outing", catalog, first.ranked[-1].item.id, liked=True)  # a write that leaves the photos be
         judged = lens.recommend("outing", catalog)
         assert lens.photo_library() is library
         assert len(scans) == 2  # the candidates' neighbours and the top 64, once: the second ranking read them back
