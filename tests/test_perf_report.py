@@ -27,3 +27,15 @@ def test_the_table_judges_the_million_photo_targets_and_shows_the_earlier_run():
     cli = rows[("Query 1,000,000", "CLI recommend, fresh process, catalog asked before (50 candidates)")]
     assert cli.result == "3.03 s" and cli.target == ""  # an older run measured the CLI at its largest size only
     assert any("O(photos)" in note for note in report.notes(now))
+
+
+def test_a_slow_new_question_is_set_against_the_integer_product_alone():
+    now = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    large = next(s for s in now["queries"]["sizes"] if s["photos"] == report.LARGE_PHOTOS)
+    assert not any(note.startswith("What bounds a new question") for note in report.notes(now))  # not measured then
+    large["matrix_mb"] = 768 * report.LARGE_PHOTOS / 2**20
+    large["parts_ms"] |= {"nearest photos of 50 candidates (3 views, 8-bit codes, rescored)": 240.0,
+                          "nearest photos of 50 candidates, the integer product alone (one row kept per query)": 160.0}
+    bound = next(note for note in report.notes(now) if note.startswith("What bounds a new question"))
+    assert "(955 ms p95, 50 candidates)" in bound and "240 ms" in bound and "160 ms" in bound
+    assert "57.6 G int8 multiply-adds" in bound and "360 G multiply-adds a second" in bound  # 150 x 1M x 384

@@ -45,7 +45,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2,
                         help="indexing runs per mode and part, alternating ours and naive; the fastest of each counts")
     parser.add_argument("--questions", type=int, default=8, help="catalog questions per candidate count and size")
-    parser.add_argument("--sizes", default="1000,10000,100000", help="library sizes for the query benchmark")
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000", help="library sizes for the query benchmark")
     parser.add_argument("--previous", type=Path, default=_latest_report(),
                         help="an earlier run's report.json, whose results the table shows beside this run's "
                              "(default: the newest committed in benchmarks/results)")

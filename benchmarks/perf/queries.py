@@ -196,6 +196,8 @@ def _parts(lens, items) -> tuple[dict[str, float], float, int, dict[str, float]]
             lambda: codes.top(queries, NEIGHBOURS, shortlist(NEIGHBOURS)), repeats=3),
         f"nearest photos of {len(items)} candidates (float32 baseline)": _median_ms(
             lambda: nearest_views(image, text, matrix), repeats=3),
+        f"nearest photos of {len(items)} candidates, the integer product alone (one row kept per query)": _median_ms(
+            lambda: codes.top(queries, 1, 1), repeats=3),
         f"fetch {W} profiles and caption vectors from the store": _median_ms(lambda: lens.store.profiles(wanted)),
     }
     exact_top, _ = top_w(matrix, v_c, W)

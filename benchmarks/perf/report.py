@@ -212,6 +212,8 @@ def _query_notes(q: dict) -> list[str]:
          "and miss the target; indexing embeds each caption once instead and stores the vector, encrypted, with the "
          "profile (the 'embed caption' stage of the indexing breakdown)."),
     ]
+    if bound := _new_question_bound(big):
+        lines.append(bound)
     st = q.get("startup")
     if st:
         lines.append(f"Start-up at {st['photos']:,} photos: import {st['import_s']:.2f} s, unlock (Argon2id + "
@@ -224,6 +226,25 @@ def _query_notes(q: dict) -> list[str]:
                          f"{cli['first_s']:.2f} s the first time over a catalog (its items embedded and stored, "
                          f"encrypted), {cli['asked_before_s']:.2f} s for a catalog asked before (nothing embedded).")
     return lines
+
+
+def _new_question_bound(s: dict) -> str | None:
+    """What bounds a new question at the largest size: the candidates' nearest photos, set against the integer
+    product alone (runs before 2026-12-05 did not measure it)."""
+    scan = next((v for k, v in s["parts_ms"].items() if k.startswith("nearest") and "8-bit codes" in k), None)
+    product = next((v for k, v in s["parts_ms"].items() if "integer product alone" in k), None)
+    if scan is None or product is None:
+        return None
+    dim = round(s["matrix_mb"] * 2**20 / s["photos"] / 2)  # a code and a fine byte per value
+    products = 3 * TARGET_CANDIDATES * s["photos"] * dim
+    series = s["new_question_ms"].get(str(TARGET_CANDIDATES), s["new_question_ms"].get(TARGET_CANDIDATES))
+    return (f"What bounds a new question at {s['photos']:,} photos ({p95(series):.0f} ms p95, {TARGET_CANDIDATES} "
+            f"candidates): the candidates' nearest photos, {scan:.0f} ms, {TARGET_CANDIDATES} candidates x 3 views "
+            f"against every photo, {products / 1e9:.1f} G int8 multiply-adds. The integer product alone (one row kept "
+            f"per query, nothing rescored) takes {product:.0f} ms of it, {products / product / 1e6:.0f} G "
+            "multiply-adds a second; the shortlists' TopK and rescoring take the rest. Both grow linearly with "
+            "photos: a faster new question needs an index that compares each query with fewer photos "
+            "(`python -m benchmarks.perf.ann` measures the ones tried).")
 
 
 def _cli(size: dict, startup: dict | None) -> dict | None:
