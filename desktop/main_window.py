@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
         self._close_profile(sample_home(self.own_home, person))
         self.samples, self._last_sample = samples, person.name
         self.banner.show_person(samples, person)
+        self.recommend.set_owner(f"{person.name}'s")
         self.setWindowTitle(f"VisualLens: sample profile ({person.name})")
         self.show_message(f"Opening {person.name}'s sample profile…")
         own, bundle = self.own_home, self.own_home.load_settings().bundle
@@ -193,6 +194,7 @@ class MainWindow(QMainWindow):
         self._close_profile(self.own_home)
         self.samples = None
         self.banner.hide()
+        self.recommend.set_owner("your")
         self.setWindowTitle("VisualLens")
         self._update_sample_actions()
         self.start()

@@ -55,6 +55,7 @@ class RecommendView(QWidget):
         self._grid: Image.Image | None = None
         self._judged: dict[str, bool] = {}  # item id -> liked, the user's judgements in the ranked category
         self._epoch = ProfileEpoch()  # a ranking of a profile closed since is neither shown nor reported
+        self.owner = "your"  # whose photos inform the rankings, as the view says it: "your", or "Mei's" in a sample
 
         self.catalog_label = QLabel("No catalog open")
         self.catalog_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -96,7 +97,7 @@ class RecommendView(QWidget):
         self.table.setIconSize(QSize(ICON_SIDE, ICON_SIDE))
         self.table.itemSelectionChanged.connect(self._show_evidence)
 
-        self.grid_view = ScaledImageLabel("Your photos that inform the ranking appear here.")
+        self.grid_view = ScaledImageLabel(self._placeholder())
         self.grid_view.setWordWrap(True)
         self.why = QLabel()
         self.why.setWordWrap(True)
@@ -246,8 +247,9 @@ class RecommendView(QWidget):
         self.table.resizeRowsToContents()
         ids = [r.item.id for r in rec.ranked]
         self.table.selectRow(ids.index(select) if select in ids else 0)
+        few = " (few of them relate: see the note)" if rec.cold_start else ""
         self.status.emit(f"Ranked {len(rec.ranked)} {rec.category} by the {rec.scorer}, "
-                         f"from {len(rec.grid_paths)} of your photos" + (" (few of them relate: see the note)" if rec.cold_start else ""))
+                         f"from {len(rec.grid_paths)} of {self.owner} photos{few}")
         self.ranked.emit(rec)
 
     def _show_evidence(self) -> None:
@@ -294,6 +296,15 @@ class RecommendView(QWidget):
                 return
             self.status.emit(f"Ranking saved to {path}")
 
+    def set_owner(self, possessive: str) -> None:
+        """Say whose photos the rankings come from: "your", or a sample person's ("Mei's")."""
+        self.owner = possessive
+        if self.recommendation is None:
+            self.grid_view.setText(self._placeholder())
+
+    def _placeholder(self) -> str:
+        return f"{self.owner[:1].upper()}{self.owner[1:]} photos that inform the ranking appear here."
+
     def _failed(self, exc: BaseException) -> None:
         self.go.setEnabled(True)
         self._enable_verdicts()
@@ -306,7 +317,7 @@ class RecommendView(QWidget):
         self.recommendation, self._grid = None, None
         self.table.setRowCount(0)
         self.grid_view.set_picture(QPixmap())
-        self.grid_view.clear()
+        self.grid_view.setText(self._placeholder())
         self.why.clear()
         self.save_button.setEnabled(False)
         self._judged = {}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from benchmarks.perf import report
+from benchmarks.perf.main import attempt
 
 COMMITTED = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "perf-2026-12-04" / "report.json"
 
@@ -39,3 +40,14 @@ def test_a_slow_new_question_is_set_against_the_integer_product_alone():
     bound = next(note for note in report.notes(now) if note.startswith("What bounds a new question"))
     assert "(955 ms p95, 50 candidates)" in bound and "240 ms" in bound and "160 ms" in bound
     assert "57.6 G int8 multiply-adds" in bound and "360 G multiply-adds a second" in bound  # 150 x 1M x 384
+
+
+def test_a_failed_part_is_reported_and_the_others_kept():
+    results = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    results["desktop"] = attempt(lambda: {"photos": 1 / 0})
+    assert results["desktop"] == {"failed": "ZeroDivisionError: division by zero"}
+    rows = {(r.area, r.measure): r for r in report.build_rows(results)}
+    assert rows[("Desktop", "failed")].result == "ZeroDivisionError: division by zero"
+    assert ("Target", "recommend p95, 100,000 photos, 50 candidates, new question") in rows  # the queries' rows stay
+    assert report.failed_parts(results) == ["desktop"]
+    assert not any("first paint" in note for note in report.notes(results))

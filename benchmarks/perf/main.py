@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="indexing runs per mode and part, alternating ours and naive; the fastest of each counts")
     parser.add_argument("--questions", type=int, default=8, help="catalog questions per candidate count and size")
     parser.add_argument("--sizes", default="1000,10000,100000,1000000", help="library sizes for the query benchmark")
+    parser.add_argument("--desktop-photos", type=int, default=report.TARGET_PHOTOS,
+                        help="photos in the desktop part's library (the first-paint target's size)")
     parser.add_argument("--previous", type=Path, default=_latest_report(),
                         help="an earlier run's report.json, whose results the table shows beside this run's "
                              "(default: the newest committed in benchmarks/results)")
@@ -78,28 +81,44 @@ def main(argv: list[str] | None = None) -> None:
         if "indexing" not in args.skip:
             _step(f"photo folder: {args.photos} files")
             folder = build_photo_folder(bench_cache / f"photos-{args.photos}", total=args.photos)
-            results["indexing"] = {"lite": index_bundle(args.bundle, folder, work / "lite", args)}
+            results["indexing"] = {"lite": attempt(lambda: index_bundle(args.bundle, folder, work / "lite", args))}
             if "clip" in args.skip:
                 results["indexing"]["clip"] = {"skipped": "--skip clip", "model": "ViT-B-32"}
             else:
                 clip = args.clip_bundle or build_clip_bundle(args.clip_venv, bench_cache / "clip-vit-b32")
                 results["indexing"]["clip"] = (
-                    index_bundle(clip, folder, work / "clip", args) if clip else
+                    attempt(lambda: index_bundle(clip, folder, work / "clip", args)) if clip else
                     {"skipped": f"no clip bundle: pass --clip-bundle, or create {args.clip_venv} (README, clip)",
                      "model": "ViT-B-32"}
                 )
         if "reindex" not in args.skip:
-            from benchmarks.perf.reindex import build_small_library, measure_reindex
-
-            _step(f"re-index of {args.library:,} unchanged photos")
-            library = build_small_library(bench_cache / f"small-library-{args.library}", args.library)
-            results["reindex"] = dataclasses.asdict(measure_reindex(args.bundle, library, work / "reindex"))
+            results["reindex"] = attempt(lambda: run_reindex(args, bench_cache, work / "reindex"))
         if "queries" not in args.skip:
-            results["queries"] = run_queries(args, work / "queries")
+            results["queries"] = attempt(lambda: run_queries(args, work / "queries"))
         if "desktop" not in args.skip:
-            results["desktop"] = run_desktop(args, work / "desktop")
+            results["desktop"] = attempt(lambda: run_desktop(args, work / "desktop"))
     results["seconds_total"] = time.perf_counter() - started
     publish(results, args.out, args.previous)
+    if failed := report.failed_parts(results):
+        sys.exit(f"failed: {', '.join(failed)} (the other parts' figures are in {args.out})")
+
+
+def attempt(measure: Callable[[], dict]) -> dict:
+    """A part's results, or what made it fail: a failing part loses its own figures, not the whole run's."""
+    try:
+        return measure()
+    except Exception as exc:  # any failure of one part; the report says which, and the run ends non-zero
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _step(f"failed: {type(exc).__name__}: {exc}")
+        return {"failed": f"{type(exc).__name__}: {first}"}
+
+
+def run_reindex(args: argparse.Namespace, bench_cache: Path, work: Path) -> dict:
+    from benchmarks.perf.reindex import build_small_library, measure_reindex
+
+    _step(f"re-index of {args.library:,} unchanged photos")
+    library = build_small_library(bench_cache / f"small-library-{args.library}", args.library)
+    return dataclasses.asdict(measure_reindex(args.bundle, library, work))
 
 
 def index_bundle(bundle: Path, folder: PhotoFolder, work: Path, args: argparse.Namespace) -> dict:
@@ -194,10 +213,10 @@ def run_queries(args: argparse.Namespace, work: Path) -> dict:
 
 
 def run_desktop(args: argparse.Namespace, work: Path) -> dict:
-    """The main window offscreen over a library of the largest --sizes photos, each a real file."""
+    """The main window offscreen over a library of --desktop-photos photos, each a real file."""
     from benchmarks.perf.desktop import build_library, measure_desktop
 
-    photos = max(int(s) for s in args.sizes.split(","))
+    photos = args.desktop_photos
     _step(f"desktop: a library of {photos:,} photo files")
     build_library(work / "profile", args.bundle, work, photos)
     runs = []

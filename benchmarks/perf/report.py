@@ -25,6 +25,7 @@ LARGE_SEARCH_P95_MS = 50.0
 LARGE_BYTES_PER_PHOTO = 1024
 LARGE_STARTUP_S = 2.0
 CLI_S = 1.0
+SECTIONS = ("reindex", "queries", "desktop")  # the parts of a run that succeed or fail whole (indexing: per bundle)
 
 
 @dataclass(frozen=True)
@@ -65,19 +66,20 @@ def indexing_figures(entry: dict) -> dict:
 
 def build_rows(results: dict, previous: dict | None = None) -> list[Row]:
     """The table's rows; with `previous` (an earlier run's results), each row that run had shows its result."""
-    rows: list[Row] = []
+    rows: list[Row] = [Row(part.capitalize(), "failed", results[part]["failed"]) for part in SECTIONS
+                       if "failed" in results.get(part, {})]
     for name, entry in results.get("indexing", {}).items():
         rows += _indexing_rows(name, entry)
-    if "reindex" in results:
+    if "reindex" in results and "failed" not in results["reindex"]:
         r = results["reindex"]
         rows.append(Row(
             "Re-index", f"{r['photos']:,} unchanged photos", f"{r['seconds']:.2f} s",
             f"{r['decoded']} decoded, {r['hashed']} hashed", f"{r['unchanged']:,} unchanged",
             "decodes 0", _yes(r["decoded"] == 0),
         ))
-    if "queries" in results:
+    if "queries" in results and "failed" not in results["queries"]:
         rows += _query_rows(results["queries"])
-    if "desktop" in results:
+    if "desktop" in results and "failed" not in results["desktop"]:
         rows += _desktop_rows(results["desktop"])
     if previous is not None:
         before = {(r.area, r.measure): r.result for r in build_rows(previous)}
@@ -94,8 +96,9 @@ def _with_before(row: Row, result: str | None) -> Row:
 
 def _indexing_rows(name: str, entry: dict) -> list[Row]:
     area = f"Index {name}"
-    if "skipped" in entry:
-        return [Row(area, entry.get("model", ""), "skipped", entry["skipped"])]
+    if "skipped" in entry or "failed" in entry:
+        return [Row(area, entry.get("model", ""), "skipped" if "skipped" in entry else "failed",
+                    entry.get("skipped", entry.get("failed", "")))]
     f = indexing_figures(entry)
     folder, runs = entry["folder"], entry["runs"]
     sample = "" if entry["naive_stride"] == 1 else f" (every {entry['naive_stride']}th file)"
@@ -133,13 +136,19 @@ def notes(results: dict) -> list[str]:
     """What grows with what, and what bounds each figure, with this run's numbers."""
     out = []
     for name, entry in results.get("indexing", {}).items():
-        if "skipped" not in entry:
+        if "skipped" not in entry and "failed" not in entry:
             out += _indexing_notes(name, entry)
-    if "queries" in results:
+    if "queries" in results and "failed" not in results["queries"]:
         out += _query_notes(results["queries"])
-    if "desktop" in results:
+    if "desktop" in results and "failed" not in results["desktop"]:
         out += _desktop_notes(results["desktop"])
     return out
+
+
+def failed_parts(results: dict) -> list[str]:
+    """The parts of a run (and indexed bundles) that failed."""
+    bundles = [f"indexing {name}" for name, entry in results.get("indexing", {}).items() if "failed" in entry]
+    return bundles + [part for part in SECTIONS if "failed" in results.get(part, {})]
 
 
 def _indexing_notes(name: str, entry: dict) -> list[str]:

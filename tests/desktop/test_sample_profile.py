@@ -41,6 +41,7 @@ def test_setup_offers_the_samples_which_rank_for_each_person_and_removal_leads_t
     assert window.recommend.category.currentText() == "outing" and sorted(ada) == sorted(
         ["cat cafe", "coffee roastery", "rocket launch viewing"])
     assert window.library.model.rowCount() == 2
+    assert "of Ada's photos" in window.statusBar().currentMessage()  # not "your photos": they are Ada's
     window.recommend.table.selectRow(0)
     screenshot(window, "sample-profile-ada")
 
@@ -69,6 +70,7 @@ def test_setup_offers_the_samples_which_rank_for_each_person_and_removal_leads_t
     qtbot.waitUntil(lambda: window.wizard is not None and window.wizard.isVisible())
     assert not window.session.is_unlocked and window.session.home == own
     assert window.recommend.recommendation is None and window.library.model.rowCount() == 0
+    assert window.recommend.grid_view.text() == "Your photos that inform the ranking appear here."
 
 
 def test_without_samples_setup_offers_none_and_the_menu_is_off(window, home, monkeypatch, tmp_path):
