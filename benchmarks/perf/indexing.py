@@ -30,7 +30,7 @@ from engine.imaging.decode import open_oriented
 from engine.imaging.preprocess import to_tensor
 from engine.library.fingerprint import content_hash
 from engine.library.scan import FileEntry, scan_folders
-from engine.models.bundle import load_bundle
+from engine.models.bundle import Bundle, load_bundle
 from engine.models.encoders import ImageBatchOutput, ImageEncoder, TextEncoder, load_tokenizer
 from engine.profile.describers import load_describer
 from engine.profile.records import PhotoProfile
@@ -100,7 +100,23 @@ def run_breakdown(bundle: Path, folder: Path) -> dict:
     naive: dict[str, float] = {}
     full = _stage(naive, "full decode", lambda: [_full_decode(p) for p in paths])
     _stage(naive, "preprocess from full size", lambda: [to_tensor(img, encoder.spec) for img in full])
-    return {"photos": len(paths), "ours_ms": _per_photo(ours, len(paths)), "naive_ms": _per_photo(naive, len(paths))}
+    return {"photos": len(paths), "ours_ms": _per_photo(ours, len(paths)), "naive_ms": _per_photo(naive, len(paths)),
+            "caption_padded": _padded_captions(loaded, captions)}
+
+
+def _padded_captions(bundle: Bundle, captions: list[str]) -> dict | None:
+    """CPU ms per caption when every caption is padded to the tower's context, as a fixed-length export runs them:
+    the same run's baseline of a text tower with a dynamic sequence axis (None for a fixed-length tower)."""
+    section = bundle.manifest.text_encoder
+    if section.padding != "longest":
+        return None
+    padded = TextEncoder(bundle, provider="cpu", threads=1, open_now=False)
+    pads = padded.tokenizer.padding
+    padded.tokenizer.enable_padding(pad_id=pads["pad_id"], pad_token=pads["pad_token"], length=section.max_length)
+    padded.load()
+    times: dict[str, float] = {}
+    _stage(times, "padded", lambda: [padded.encode_lane(captions[i : i + 8]) for i in range(0, len(captions), 8)])
+    return {"tokens": section.max_length, "ms": times["padded"] * 1000 / len(captions)}
 
 
 def measure(mode: str, bundle: Path, folder: Path, work: Path | None = None, stride: int = 1) -> dict:

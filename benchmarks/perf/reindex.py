@@ -1,8 +1,8 @@
 """Re-index of an unchanged library: how long the no-op takes and how many files it decodes and hashes (0 and 0).
 
 The library is `count` small synthetic JPEGs (distinct content); its profiles are written straight into a real
-encrypted store through `ProfileStore.add_profiles` with the files' real fingerprints (size, mtime, content hash),
-which is what a first index run leaves behind. The timed run is the real `VisualLens.index`.
+encrypted store through `ProfileStore.add_profiles` with the files' real fingerprints (size, mtime, content hash)
+and the bundle's identity, which is what a first index run with that bundle leaves behind. The timed run is the real `VisualLens.index`.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def measure_reindex(bundle: Path, library: Path, work: Path) -> ReindexResult:
     new_profile(work, bundle)
     files = scan_folders([library]).files
     with open_profile(work) as lens:
-        dim = lens.bundle.embedding_dim
+        dim, visual_dim = lens.bundle.embedding_dim, lens.bundle.visual_dim
         lens.store.add_folder(str(library.resolve()))
         rng = np.random.default_rng(1)
         for start in range(0, len(files), CHUNK):
@@ -64,6 +64,8 @@ def measure_reindex(bundle: Path, library: Path, work: Path) -> ReindexResult:
                     path=e.path, folder=e.folder, size=e.size, mtime_ns=e.mtime_ns, content_hash=content_hash(e.path),
                     caption="a synthetic photo", aspects=("synthetic",), vector=rng.standard_normal(dim), width=48,
                     height=48, caption_vector=rng.standard_normal(dim),
+                    visual_vector=rng.standard_normal(visual_dim) if visual_dim else None,
+                    encoded_with=lens.bundle.identity,  # made by this bundle: a different one re-encodes every photo
                 )
                 for e in files[start : start + CHUNK]
             ])
