@@ -227,8 +227,9 @@ def run_desktop(args: argparse.Namespace, work: Path) -> dict:
 
 
 def _latest_report() -> Path | None:
-    found = sorted((REPO / "benchmarks" / "results").glob("perf-*/report.json"))
-    return found[-1] if found else None
+    """The committed run that ran last (by the time it records, whatever its folder is called)."""
+    found = (REPO / "benchmarks" / "results").glob("perf-*/report.json")
+    return max(found, key=lambda path: json.loads(path.read_text(encoding="utf-8"))["machine"]["when"], default=None)
 
 
 def publish(results: dict, out: Path, previous: Path | None = None) -> None:

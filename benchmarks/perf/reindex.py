@@ -2,7 +2,8 @@
 
 The library is `count` small synthetic JPEGs (distinct content); its profiles are written straight into a real
 encrypted store through `ProfileStore.add_profiles` with the files' real fingerprints (size, mtime, content hash)
-and the bundle's identity, which is what a first index run with that bundle leaves behind. The timed run is the real `VisualLens.index`.
+and the bundle's identity, which is what a first index run with that bundle leaves behind. The timed run is the
+real `VisualLens.index`.
 """
 
 from __future__ import annotations

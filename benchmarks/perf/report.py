@@ -455,7 +455,7 @@ def plot_queries(q: dict, path: Path) -> None:
     """Left: end-to-end latency against library size. Right: what grows with photos and what does not."""
     sizes = q["sizes"]
     x = [s["photos"] for s in sizes]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 7.5))
     def curve(ax, y: list[float], style: str, label: str) -> None:
         """A curve labelled with its fitted log-log slope (1: linear in the library size, 0: constant)."""
         ax.plot(x, y, style, label=label + (f" (slope {growth_slope(x, y):.2f})" if len(x) > 1 else ""))
@@ -471,7 +471,7 @@ def plot_queries(q: dict, path: Path) -> None:
                      label=f"target at {LARGE_PHOTOS:,}: {LARGE_P95_MS:.0f} ms")
     left.set(xscale="log", yscale="log", xlabel="photos in the library", ylabel="latency (ms)",
              title="Query latency (lite bundle, real code path)")
-    left.legend(fontsize=7)
+    left.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)  # below: never over a curve
     for part in sizes[0]["parts_ms"]:
         style = "o-" if _scales(part) else "s--"
         label = part + (" — O(photos)" if _scales(part) else "")
@@ -482,7 +482,7 @@ def plot_queries(q: dict, path: Path) -> None:
         right.plot(x, [s["repeat_phases"][first_n][phase] for s in sizes], ":", label=label)
     right.set(xscale="log", yscale="log", xlabel="photos in the library", ylabel="median time (ms)",
               title="Growth: O(photos) scans vs per-question constants")
-    right.legend(fontsize=7, loc="upper left")
+    right.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
